@@ -1,0 +1,219 @@
+package marketo
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestTokenFetchedOnceAndSentAsBearer(t *testing.T) {
+	f := newFake(t)
+	c := mustClient(t, testConfig(f.URL))
+	for range 5 {
+		if _, err := c.SyncLeads(context.Background(), params("action", `"createOrUpdate"`), records(2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.identityCalls.Load(); n != 1 {
+		t.Fatalf("identity calls = %d, want 1", n)
+	}
+	if p := f.authProblems(); len(p) > 0 {
+		t.Fatalf("credential problems: %v", p)
+	}
+}
+
+func TestConcurrentCallersShareOneRefresh(t *testing.T) {
+	f := newFake(t)
+	f.identityGate = make(chan struct{})
+	c := mustClient(t, testConfig(f.URL))
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			_, err := c.SyncLeads(context.Background(), nil, records(1))
+			errs <- err
+		})
+	}
+	// Hold identity until the first request is in, then let it answer.
+	checkFor(t, 5*time.Second, func() error {
+		if f.identityCalls.Load() == 0 {
+			return errors.New("no identity call yet")
+		}
+		return nil
+	})
+	close(f.identityGate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.identityCalls.Load(); got != 1 {
+		t.Fatalf("identity calls = %d, want 1", got)
+	}
+}
+
+func TestReplicasShareTokenThroughStore(t *testing.T) {
+	f := newFake(t)
+	f.identityGate = make(chan struct{})
+	store := NewMemoryTokenStore()
+	cfg := testConfig(f.URL)
+	cfg.Tokens = store
+	a, b := mustClient(t, cfg), mustClient(t, cfg) // two "processes": separate singleflight
+	var wg sync.WaitGroup
+	var errA, errB error
+	wg.Go(func() { _, errA = a.SyncLeads(context.Background(), nil, records(1)) })
+	checkFor(t, 5*time.Second, func() error {
+		if f.identityCalls.Load() == 0 {
+			return errors.New("a has not called identity")
+		}
+		return nil
+	})
+	wg.Go(func() { _, errB = b.SyncLeads(context.Background(), nil, records(1)) })
+	// b finds the lock taken and polls; let identity answer a.
+	checkFor(t, 5*time.Second, func() error {
+		if _, ok := b.local.get(time.Now()); ok {
+			return errors.New("b already has a token")
+		}
+		return nil
+	})
+	close(f.identityGate)
+	wg.Wait()
+	if errA != nil || errB != nil {
+		t.Fatalf("a: %v, b: %v", errA, errB)
+	}
+	if got := f.identityCalls.Load(); got != 1 {
+		t.Fatalf("identity calls = %d, want 1", got)
+	}
+}
+
+func TestTokenRefreshedBeforeExpiry(t *testing.T) {
+	f := newFake(t)
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	cfg := testConfig(f.URL)
+	cfg.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	c := mustClient(t, cfg)
+	ctx := context.Background()
+	mustSync(t, c, 1)
+	advance(3600*time.Second - 61*time.Second) // still before the 60 s margin
+	mustSync(t, c, 1)
+	if n := f.identityCalls.Load(); n != 1 {
+		t.Fatalf("identity calls = %d before the margin, want 1", n)
+	}
+	advance(2 * time.Second) // inside the margin
+	if _, err := c.SyncLeads(ctx, nil, records(1)); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.identityCalls.Load(); n != 2 {
+		t.Fatalf("identity calls = %d inside the margin, want 2", n)
+	}
+}
+
+func TestTokenExpiresInZeroAsksAgainAfterPause(t *testing.T) {
+	f := newFake(t)
+	f.expiresIn.Store(0)
+	c := mustClient(t, testConfig(f.URL))
+	c.zeroTries = 3
+	_, err := c.SyncLeads(context.Background(), nil, records(1))
+	var be *BadResponseError
+	if !errors.As(err, &be) {
+		t.Fatalf("err = %v, want BadResponseError after repeated expires_in 0", err)
+	}
+	if n := f.identityCalls.Load(); n != 3 {
+		t.Fatalf("identity calls = %d, want 3 (bounded)", n)
+	}
+}
+
+func TestTokenExpiresInZeroPausesThenGetsFreshToken(t *testing.T) {
+	f := newFake(t)
+	f.zeroAnswers.Store(1) // the current token's last second, then a fresh one
+	c := mustClient(t, testConfig(f.URL))
+	c.zeroPause = 50 * time.Millisecond
+	start := time.Now()
+	mustSync(t, c, 1)
+	if n := f.identityCalls.Load(); n != 2 {
+		t.Fatalf("identity calls = %d, want 2", n)
+	}
+	if d := time.Since(start); d < c.zeroPause {
+		t.Fatalf("asked again after %v, want a pause of at least %v", d, c.zeroPause)
+	}
+}
+
+func TestIdentity401IsTyped(t *testing.T) {
+	f := newFake(t)
+	cfg := testConfig(f.URL)
+	cfg.ClientSecret = "wrong-secret-value"
+	c := mustClient(t, cfg)
+	_, err := c.SyncLeads(context.Background(), nil, records(1))
+	if !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("err = %v, want ErrUnauthorized", err)
+	}
+	var he *HTTPError
+	if !errors.As(err, &he) || he.Status != 401 || he.Path != IdentityPath {
+		t.Fatalf("err = %#v", err)
+	}
+	if f.restCalls.Load() != 0 {
+		t.Fatal("lead call sent without a token")
+	}
+}
+
+func TestTokenRejectedOnceResends(t *testing.T) {
+	for _, code := range []string{"601", "602"} {
+		t.Run(code, func(t *testing.T) {
+			f := newFake(t)
+			c := mustClient(t, testConfig(f.URL))
+			mustSync(t, c, 1)
+			var calls atomic.Int64
+			f.setREST(func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) == 1 {
+					io.WriteString(w, `{"requestId":"r1","success":false,"errors":[{"code":"`+code+`","message":"Access token rejected"}]}`)
+					return
+				}
+				f.defaultLeads(w, r)
+			})
+			resp, err := c.SyncLeads(context.Background(), nil, records(2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.Results) != 2 || calls.Load() != 2 {
+				t.Fatalf("results %d, calls %d", len(resp.Results), calls.Load())
+			}
+			if n := f.identityCalls.Load(); n != 2 {
+				t.Fatalf("identity calls = %d, want 2", n)
+			}
+		})
+	}
+}
+
+func TestTokenRejectedTwiceIsReturned(t *testing.T) {
+	f := newFake(t)
+	c := mustClient(t, testConfig(f.URL))
+	f.setREST(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"requestId":"r1","success":false,"errors":[{"code":601,"message":"Access token invalid"}]}`)
+	})
+	_, err := c.SyncLeads(context.Background(), nil, records(1))
+	if !errors.Is(err, ErrAccessTokenInvalid) {
+		t.Fatalf("err = %v, want 601", err)
+	}
+	if n := f.restCalls.Load(); n != 2 {
+		t.Fatalf("lead calls = %d, want 2 (one resend)", n)
+	}
+}
+
+func mustSync(tb testing.TB, c *Client, n int) *Response {
+	tb.Helper()
+	resp, err := c.SyncLeads(context.Background(), nil, records(n))
+	if err != nil {
+		tb.Fatalf("SyncLeads: %v", err)
+	}
+	return resp
+}
