@@ -1,0 +1,150 @@
+package queue
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Options say how to reach NATS and how to lay out what repost creates.
+type Options struct {
+	URL       string // nats://host:4222; required (see Embedded for none)
+	User      string
+	Password  string // never logged
+	CredsFile string
+	CAFile    string // TLS: trust these roots
+	CertFile  string // TLS client certificate
+	KeyFile   string
+	Name      string // connection name shown by the server
+
+	Prefix   string                 // subject prefix; DefaultPrefix when empty
+	Replicas int                    // stream replicas when creating; 1 when 0
+	Storage  jetstream.StorageType  // file (default) or memory
+	MaxAge   time.Duration          // age limit of POSTOUT_FAILED; 14 days when 0
+	DupeWin  time.Duration          // de-duplication window of outcome and parked streams; 24 h when 0
+	AckWait  time.Duration          // consumers' ack wait; 2 min when 0
+	OnStatus func(connected bool)   // told when the connection drops or returns
+}
+
+// Queue is a connection to JetStream with repost's subjects.
+type Queue struct {
+	NC       *nats.Conn
+	JS       jetstream.JetStream
+	Subjects Subjects
+	opts     Options
+	events   jetstream.KeyValue
+}
+
+// Connect dials NATS and returns a Queue. It retries the first connection
+// until ctx ends, and reconnects forever afterwards: a worker outliving a NATS
+// restart is the normal case, not an error.
+func Connect(ctx context.Context, o Options) (*Queue, error) {
+	if o.URL == "" {
+		return nil, errors.New("queue: no NATS URL")
+	}
+	nopts := []nats.Option{
+		nats.Name(o.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.RetryOnFailedConnect(true),
+		nats.PingInterval(10 * time.Second),
+	}
+	if o.User != "" {
+		nopts = append(nopts, nats.UserInfo(o.User, o.Password))
+	}
+	if o.CredsFile != "" {
+		nopts = append(nopts, nats.UserCredentials(o.CredsFile))
+	}
+	if o.CAFile != "" || o.CertFile != "" {
+		tc, err := tlsConfig(o.CAFile, o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		nopts = append(nopts, nats.Secure(tc))
+	}
+	if o.OnStatus != nil {
+		nopts = append(nopts,
+			nats.DisconnectErrHandler(func(*nats.Conn, error) { o.OnStatus(false) }),
+			nats.ReconnectHandler(func(*nats.Conn) { o.OnStatus(true) }),
+			nats.ConnectHandler(func(*nats.Conn) { o.OnStatus(true) }))
+	}
+	nc, err := nats.Connect(o.URL, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("queue: connect: %w", redactURLError(err, o.Password))
+	}
+	if err := waitConnected(ctx, nc); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("queue: jetstream: %w", err)
+	}
+	return &Queue{NC: nc, JS: js, Subjects: Subjects{Prefix: o.Prefix}, opts: o}, nil
+}
+
+func waitConnected(ctx context.Context, nc *nats.Conn) error {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for !nc.IsConnected() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("queue: NATS not reachable at %s: %w", nc.Opts.Url, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+func tlsConfig(ca, cert, key string) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("queue: tls ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("queue: tls ca %s: no certificate found", ca)
+		}
+		tc.RootCAs = pool
+	}
+	if cert != "" {
+		c, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("queue: tls client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{c}
+	}
+	return tc, nil
+}
+
+// redactURLError keeps a password out of an error that quotes the URL.
+func redactURLError(err error, password string) error {
+	if password == "" || err == nil {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), password, "[redacted]"))
+}
+
+// Close drains the connection: pending publications are flushed first.
+func (q *Queue) Close() {
+	if q == nil || q.NC == nil {
+		return
+	}
+	_ = q.NC.Drain()
+	deadline := time.Now().Add(5 * time.Second)
+	for !q.NC.IsClosed() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	q.NC.Close()
+}

@@ -1,0 +1,116 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// StoredMsg is one message read back from a stream.
+type StoredMsg struct {
+	Seq     uint64
+	Subject string
+	Data    []byte
+	Time    time.Time
+}
+
+// ScanParked calls fn for every parked entry, oldest first, of one
+// subscription ("" for all), until fn returns false or an error.
+func (q *Queue) ScanParked(ctx context.Context, sub string, fn func(StoredMsg) (bool, error)) error {
+	filter := q.Subjects.All("parked")
+	if sub != "" {
+		filter = q.Subjects.Parked(sub)
+	}
+	return q.scan(ctx, StreamParked, filter, fn)
+}
+
+// ScanOutcomes calls fn for every outcome, oldest first, of one subscription
+// ("" for all).
+func (q *Queue) ScanOutcomes(ctx context.Context, sub string, fn func(StoredMsg) (bool, error)) error {
+	filter := q.Subjects.All("outcome")
+	if sub != "" {
+		filter = q.Subjects.Outcome(sub)
+	}
+	return q.scan(ctx, StreamOutcomes, filter, fn)
+}
+
+func (q *Queue) scan(ctx context.Context, stream, filter string, fn func(StoredMsg) (bool, error)) error {
+	s, err := q.JS.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("queue: stream %s: %w", stream, err)
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(filter))
+	if err != nil {
+		return fmt.Errorf("queue: stream %s: %w", stream, err)
+	}
+	if info.State.Msgs == 0 {
+		return nil
+	}
+	last := info.State.LastSeq
+	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("queue: read %s: %w", stream, err)
+	}
+	for {
+		batch, err := c.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			return fmt.Errorf("queue: read %s: %w", stream, err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			md, err := m.Metadata()
+			if err != nil {
+				return err
+			}
+			more, err := fn(StoredMsg{Seq: md.Sequence.Stream, Subject: m.Subject(), Data: m.Data(), Time: md.Timestamp})
+			if err != nil || !more {
+				return err
+			}
+			if md.Sequence.Stream >= last || md.NumPending == 0 {
+				return nil
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("queue: read %s: %w", stream, err)
+		}
+		if n == 0 {
+			return nil // nothing more arrived: the rest was deleted meanwhile
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// GetParked returns the parked entry at a stream sequence.
+func (q *Queue) GetParked(ctx context.Context, seq uint64) (StoredMsg, error) {
+	s, err := q.JS.Stream(ctx, StreamParked)
+	if err != nil {
+		return StoredMsg{}, fmt.Errorf("queue: stream %s: %w", StreamParked, err)
+	}
+	m, err := s.GetMsg(ctx, seq)
+	if err != nil {
+		return StoredMsg{}, fmt.Errorf("queue: parked entry %d: %w", seq, err)
+	}
+	return StoredMsg{Seq: m.Sequence, Subject: m.Subject, Data: m.Data, Time: m.Time}, nil
+}
+
+// DeleteParked removes one parked entry; an entry already gone is not an
+// error, so an interrupted requeue can be run again.
+func (q *Queue) DeleteParked(ctx context.Context, seq uint64) error {
+	s, err := q.JS.Stream(ctx, StreamParked)
+	if err != nil {
+		return fmt.Errorf("queue: stream %s: %w", StreamParked, err)
+	}
+	err = s.DeleteMsg(ctx, seq)
+	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return fmt.Errorf("queue: delete parked entry %d: %w", seq, err)
+	}
+	return nil
+}

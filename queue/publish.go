@@ -1,0 +1,123 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/leadops/repost"
+)
+
+// PublishFailed publishes a failed post-out with Nats-Msg-Id set to its
+// eventId, as the contract asks of every publisher, and waits for the ack.
+func (q *Queue) PublishFailed(ctx context.Context, sub, eventID string, data []byte) (*jetstream.PubAck, error) {
+	msg := nats.NewMsg(q.Subjects.Failed(sub))
+	msg.Data = data
+	msg.Header.Set(jetstream.MsgIDHeader, eventID)
+	ack, err := q.JS.PublishMsg(ctx, msg)
+	if err != nil {
+		return nil, fmt.Errorf("queue: publish failed event %s: %w", eventID, err)
+	}
+	return ack, nil
+}
+
+// OutcomeMsgID is the de-duplication ID of an outcome: the eventId for the
+// worker's one terminal outcome, suffixed for repostctl's later ones.
+func OutcomeMsgID(o *repost.Outcome) string {
+	switch o.Kind {
+	case repost.KindRequeued, repost.KindDiscarded:
+		return o.EventID + "~" + string(o.Kind)
+	}
+	return o.EventID
+}
+
+// Batch publishes asynchronously and waits for every ack at once: the worker
+// publishes a fetch's outcomes and parked entries together, then acks the
+// originals only after Wait returns nil.
+type Batch struct {
+	q       *Queue
+	futures []jetstream.PubAckFuture
+	err     error
+}
+
+// NewBatch starts an empty batch.
+func (q *Queue) NewBatch() *Batch { return &Batch{q: q} }
+
+// Outcome adds an outcome on the outcome subject of its subscription.
+func (b *Batch) Outcome(o *repost.Outcome) {
+	data, err := json.Marshal(o)
+	if err != nil {
+		b.fail(fmt.Errorf("queue: encode outcome %s: %w", o.EventID, err))
+		return
+	}
+	b.add(b.q.Subjects.Outcome(subjectToken(o.Subscription)), OutcomeMsgID(o), data)
+}
+
+// Parked adds a parked entry under its subscription, de-duplicated by eventId.
+func (b *Batch) Parked(sub, eventID string, data []byte) {
+	b.add(b.q.Subjects.Parked(subjectToken(sub)), eventID, data)
+}
+
+// Failed adds a failed event (repostctl's requeue and import).
+func (b *Batch) Failed(sub, eventID string, data []byte) {
+	b.add(b.q.Subjects.Failed(sub), eventID, data)
+}
+
+func (b *Batch) add(subject, msgID string, data []byte) {
+	if b.err != nil {
+		return
+	}
+	msg := nats.NewMsg(subject)
+	msg.Data = data
+	msg.Header.Set(jetstream.MsgIDHeader, msgID)
+	f, err := b.q.JS.PublishMsgAsync(msg)
+	if err != nil {
+		b.fail(fmt.Errorf("queue: publish %s: %w", subject, err))
+		return
+	}
+	b.futures = append(b.futures, f)
+}
+
+func (b *Batch) fail(err error) {
+	if b.err == nil {
+		b.err = err
+	}
+}
+
+// Len is the number of publications in the batch.
+func (b *Batch) Len() int { return len(b.futures) }
+
+// Wait returns nil once JetStream has acknowledged every publication, and the
+// first error otherwise (then none of the originals may be acked).
+func (b *Batch) Wait(ctx context.Context) error {
+	if b.err != nil {
+		return b.err
+	}
+	var errs []error
+	for _, f := range b.futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			errs = append(errs, err)
+		case <-ctx.Done():
+			return fmt.Errorf("queue: waiting for publish acks: %w", ctx.Err())
+		}
+	}
+	b.futures = b.futures[:0]
+	if len(errs) > 0 {
+		return fmt.Errorf("queue: %d publications failed: %w", len(errs), errors.Join(errs...))
+	}
+	return nil
+}
+
+// subjectToken keeps an unreadable subscription from breaking the subject.
+func subjectToken(sub string) string {
+	if !ValidToken(sub) {
+		return UnknownSubscription
+	}
+	return sub
+}

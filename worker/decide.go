@@ -1,0 +1,90 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/leadops/repost"
+	"github.com/leadops/repost/policy"
+)
+
+// finishOrRetry carries out one event's decision. It returns true when the
+// event is finished here (an outcome is on its way, or it was handed back).
+func (s *subRunner) finishOrRetry(ctx context.Context, f *finisher, it *item, v verdict, d policy.Decision, now time.Time) bool {
+	hadState := it.st.Attempts > 0 || it.st.Reauths > 0
+	attempts := it.st.Attempts
+	if d.Attempt {
+		attempts++
+	}
+	switch d.Action {
+	case policy.ActionPark:
+		f.park(it.msg, it.raw, it.ev, s.sub.ID, repost.ParkInfo{
+			Code: d.ParkCode, Reason: reasonOf(v.message, d), Field: d.Field, Attempts: attempts,
+			ParkedAt: now, LastRequest: it.lastRequest(), LastResponse: v.response,
+		}, repost.KindParked, hadState)
+		return true
+	case policy.ActionSkip:
+		f.outcome(it.msg, &repost.Outcome{EventID: it.ev.EventID, LeadID: it.ev.LeadID, Subscription: s.sub.ID,
+			Kind: repost.KindSkipped, Code: d.Code, Reason: reasonOf(v.message, d), Attempts: attempts, At: now}, nil, hadState)
+		return true
+	case policy.ActionReauth:
+		it.st.Reauths++
+		if it.st.Reauths > s.w.cfg.MaxReauths {
+			reason := "Marketo refused fresh access tokens " + itoa(uint64(it.st.Reauths)) + " times in a row"
+			_ = s.w.lim.Halt(ctx, s.sub.ID, reason)
+			s.closeGate(s.w.cfg.ProbeInterval, reason, true)
+			it.st.Reauths = 0
+		}
+		return s.retry(ctx, it, attempts, d.Code, time.Second)
+	case policy.ActionHalt:
+		return s.retry(ctx, it, attempts, d.Code, 0)
+	case policy.ActionThrottle:
+		delay := d.Delay
+		if !d.Until.IsZero() && d.Until.Sub(now) > maxInlineWait {
+			delay = 0 // the fetch gate is closed until then; hold no slot meanwhile
+		}
+		return s.retry(ctx, it, attempts, d.Code, delay)
+	default: // retry, resend, split of a single event
+		return s.retry(ctx, it, attempts, d.Code, d.Delay)
+	}
+}
+
+// retry stores the event's attempts and hands it back for a later delivery.
+func (s *subRunner) retry(ctx context.Context, it *item, attempts int, code policy.Code, delay time.Duration) bool {
+	it.st.Attempts = attempts
+	it.st.LastCode = code.String()
+	if err := s.w.q.SaveState(ctx, it.ev.EventID, it.st); err != nil {
+		// Without its count the event could retry forever: try again soon.
+		s.w.log.Warn("cannot save attempts; retrying shortly", zap.String("eventId", it.ev.EventID), zap.Error(err))
+		delay = 2 * time.Second
+	}
+	if delay > 0 {
+		_ = it.msg.NakWithDelay(delay)
+	} else {
+		_ = it.msg.Nak()
+	}
+	return true
+}
+
+func (s *subRunner) logDecision(it *item, v verdict, d policy.Decision) {
+	s.w.log.Info("decision",
+		zap.String("subscription", s.sub.ID), zap.String("eventId", it.ev.EventID), zap.String("leadId", it.ev.LeadID),
+		zap.String("code", v.code.String()), zap.String("action", string(d.Action)),
+		zap.Bool("attempt", d.Attempt), zap.Int("attempts", it.st.Attempts), zap.Duration("delay", d.Delay),
+		zap.String("field", d.Field), zap.String("reason", d.Reason))
+}
+
+// lastRequest is the event's own part of the call (not the other leads of
+// the batch), for the parked entry.
+func (it *item) lastRequest() json.RawMessage {
+	req := map[string]any{"endpoint": it.ev.Endpoint}
+	for k, v := range it.params {
+		req[k] = v
+	}
+	req["input"] = it.input
+	b, _ := json.Marshal(req)
+	return b
+}

@@ -1,0 +1,149 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/leadops/repost"
+	"github.com/leadops/repost/policy"
+	"github.com/leadops/repost/queue"
+)
+
+// finisher gathers the terminal results of a group of events, publishes
+// their parked entries and outcomes together, and acks the originals only
+// once JetStream has acknowledged those publications.
+type finisher struct {
+	w      *Worker
+	b      *queue.Batch
+	acks   []jetstream.Msg
+	forget []string
+	marks  []successMark
+}
+
+type successMark struct {
+	sub, leadID string
+	at          time.Time
+}
+
+func (w *Worker) newFinisher() *finisher { return &finisher{w: w, b: w.q.NewBatch()} }
+
+// outcome records a terminal outcome (and a parked entry when parked is not
+// nil) for the event of msg.
+func (f *finisher) outcome(msg jetstream.Msg, o *repost.Outcome, parked []byte, hadState bool) {
+	if parked != nil {
+		f.b.Parked(o.Subscription, o.EventID, parked)
+	}
+	f.b.Outcome(o)
+	f.acks = append(f.acks, msg)
+	if hadState {
+		f.forget = append(f.forget, o.EventID)
+	}
+	if o.Kind == repost.KindReposted {
+		f.marks = append(f.marks, successMark{o.Subscription, o.LeadID, o.At})
+	}
+	f.w.countOutcome(o)
+}
+
+// flush publishes, waits for the acks, then acks the originals. When
+// publishing fails, the originals are handed back for a later delivery:
+// nothing is acked that has no outcome.
+func (f *finisher) flush(ctx context.Context) {
+	if len(f.acks) == 0 {
+		return
+	}
+	if err := f.b.Wait(ctx); err != nil {
+		f.w.log.Error("publishing outcomes failed; handing the events back", zap.Error(err), zap.Int("events", len(f.acks)))
+		for _, m := range f.acks {
+			_ = m.NakWithDelay(2 * time.Second)
+		}
+		f.reset()
+		return
+	}
+	for _, m := range f.acks {
+		if err := m.Ack(); err != nil {
+			// The outcome is published (de-duplicated by eventId): a
+			// redelivery will publish it again harmlessly.
+			f.w.log.Warn("ack failed after outcome was published", zap.Error(err))
+		}
+	}
+	for _, id := range f.forget {
+		if err := f.w.q.ForgetState(ctx, id); err != nil {
+			f.w.log.Debug("forget state", zap.Error(err))
+		}
+	}
+	for _, mk := range f.marks {
+		if err := f.w.lim.MarkSuccess(ctx, mk.sub, mk.leadID, mk.at); err != nil {
+			f.w.log.Warn("mark success failed", zap.String("subscription", mk.sub), zap.Error(err))
+		}
+	}
+	f.reset()
+}
+
+func (f *finisher) reset() {
+	f.b = f.w.q.NewBatch()
+	f.acks, f.forget, f.marks = f.acks[:0], f.forget[:0], f.marks[:0]
+}
+
+func (w *Worker) countOutcome(o *repost.Outcome) {
+	code := o.Code.String()
+	if code == "" {
+		code = "0"
+	}
+	w.m.events.WithLabelValues(o.Subscription, string(o.Kind), code).Inc()
+	if o.Kind == repost.KindParked || o.Kind == repost.KindRejected {
+		w.m.parked.WithLabelValues(o.Subscription, code).Inc()
+		if o.Code == policy.CodeRetriesExhausted {
+			w.m.exhausted.WithLabelValues(o.Subscription).Inc()
+		}
+	}
+}
+
+// park builds the parked entry and outcome of an event.
+func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub string, info repost.ParkInfo, kind repost.Kind, hadState bool) {
+	entry, err := repost.NewParkedLead(raw, info)
+	if err != nil {
+		f.w.log.Error("cannot build parked entry; handing back", zap.Error(err))
+		_ = msg.NakWithDelay(5 * time.Second)
+		return
+	}
+	o := &repost.Outcome{
+		Subscription: sub, Kind: kind, Code: info.Code, Reason: info.Reason,
+		Attempts: info.Attempts, At: info.ParkedAt,
+	}
+	if ev != nil {
+		o.EventID, o.LeadID = ev.EventID, ev.LeadID
+	} else {
+		o.EventID = eventIDOf(msg, raw)
+	}
+	f.outcome(msg, o, entry, hadState)
+	f.w.log.Info("decision",
+		zap.String("subscription", sub), zap.String("eventId", o.EventID), zap.String("leadId", o.LeadID),
+		zap.String("outcome", string(kind)), zap.String("code", info.Code.String()),
+		zap.String("field", info.Field), zap.String("reason", info.Reason), zap.Int("attempts", info.Attempts))
+}
+
+// eventIDOf is the eventId of a body that could not be decoded: the body's
+// own when it can be read, else the message's Nats-Msg-Id (the contract).
+func eventIDOf(msg jetstream.Msg, raw []byte) string {
+	if id := repost.PeekEventID(raw); id != "" {
+		return id
+	}
+	if h := msg.Headers(); h != nil {
+		if id := h.Get(jetstream.MsgIDHeader); id != "" {
+			return id
+		}
+	}
+	if md, err := msg.Metadata(); err == nil {
+		return "seq-" + itoa(md.Sequence.Stream)
+	}
+	return "unknown"
+}
+
+func itoa(n uint64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -1,0 +1,64 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler serves /metrics (from gatherer), /healthz (the process runs) and
+// /readyz (NATS connected and not shutting down; halted subscriptions are
+// listed in the detail but do not make the replica unready, since the others
+// still work).
+func (w *Worker) Handler(gatherer prometheus.Gatherer) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "text/plain")
+		_, _ = rw.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", w.readyz)
+	return mux
+}
+
+// Readiness is the body of /readyz.
+type Readiness struct {
+	Ready  bool              `json:"ready"`
+	NATS   string            `json:"nats"`
+	Halted map[string]string `json:"halted,omitempty"`
+	Quotas map[string]string `json:"quota,omitempty"`
+}
+
+// Readiness reports what /readyz serves.
+func (w *Worker) Readiness(ctx context.Context) Readiness {
+	r := Readiness{NATS: "connected"}
+	if !w.q.NC.IsConnected() {
+		r.NATS = w.q.NC.Status().String()
+	}
+	w.mu.Lock()
+	stopped := w.stopped
+	if len(w.halts) > 0 {
+		r.Halted = map[string]string{}
+		for k, v := range w.halts {
+			r.Halted[k] = v
+		}
+	}
+	w.mu.Unlock()
+	r.Ready = !stopped && w.q.NC.IsConnected()
+	return r
+}
+
+func (w *Worker) readyz(rw http.ResponseWriter, req *http.Request) {
+	ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
+	defer cancel()
+	r := w.Readiness(ctx)
+	rw.Header().Set("Content-Type", "application/json")
+	if !r.Ready {
+		rw.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(rw).Encode(r)
+}

@@ -1,0 +1,79 @@
+package worker
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the worker's Prometheus series; their names are part of the
+// deployment contract (alerts and dashboard, docs/DESIGN.md).
+type metrics struct {
+	events          *prometheus.CounterVec
+	calls           *prometheus.CounterVec
+	callDuration    *prometheus.HistogramVec
+	leadsPerCall    *prometheus.HistogramVec
+	admissionWait   *prometheus.HistogramVec
+	denied          *prometheus.CounterVec
+	parked          *prometheus.CounterVec
+	exhausted       *prometheus.CounterVec
+	quotaUsed       *prometheus.GaugeVec
+	quotaLimit      *prometheus.GaugeVec
+	inflight        *prometheus.GaugeVec
+	halted          *prometheus.GaugeVec
+	effectiveConc   *prometheus.GaugeVec
+	buildInfo       *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	sub := []string{"subscription"}
+	m := &metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "repost_events_total", Help: "Failed post-out events by terminal outcome and code.",
+		}, []string{"subscription", "outcome", "code"}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "repost_marketo_calls_total", Help: "Marketo calls by endpoint and answer code (ok on success).",
+		}, []string{"subscription", "endpoint", "code"}),
+		callDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "repost_marketo_call_duration_seconds", Help: "Duration of Marketo lead calls.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10),
+		}, sub),
+		leadsPerCall: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "repost_leads_per_call", Help: "Leads sent per Marketo call.",
+			Buckets: []float64{1, 10, 50, 100, 200, 250, 300},
+		}, sub),
+		admissionWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "repost_admission_wait_seconds", Help: "Time a ready call waited for admission by the shared limits.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, sub),
+		denied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "repost_admission_denied_total", Help: "Admission refusals by the limit that refused.",
+		}, []string{"subscription", "limit"}),
+		parked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "repost_parked_total", Help: "Leads parked for a human, by code.",
+		}, []string{"subscription", "code"}),
+		exhausted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "repost_retries_exhausted_total", Help: "Leads parked because their retries ran out.",
+		}, sub),
+		quotaUsed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "repost_quota_used", Help: "Daily quota used by repost today (America/Chicago day).",
+		}, sub),
+		quotaLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "repost_quota_limit", Help: "Daily quota configured for repost.",
+		}, sub),
+		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "repost_inflight_events", Help: "Events fetched and not yet finished.",
+		}, sub),
+		halted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "repost_subscription_halted", Help: "1 while a subscription is halted (603, identity 401).",
+		}, sub),
+		effectiveConc: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "repost_effective_concurrency", Help: "Concurrency currently allowed after 615 penalties.",
+		}, sub),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "repost_build_info", Help: "Build information.",
+		}, []string{"version"}),
+	}
+	reg.MustRegister(m.events, m.calls, m.callDuration, m.leadsPerCall, m.admissionWait,
+		m.denied, m.parked, m.exhausted, m.quotaUsed, m.quotaLimit, m.inflight,
+		m.halted, m.effectiveConc, m.buildInfo)
+	return m
+}

@@ -1,0 +1,175 @@
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/leadops/repost/marketo"
+	"github.com/leadops/repost/quota"
+)
+
+// maxInlineWait is the longest admission wait spent holding fetched events;
+// longer waits hand them back and close the fetch gate instead.
+const maxInlineWait = 5 * time.Second
+
+// send claims the batch's lookup values, waits for admission, calls
+// Marketo and settles every event of the batch.
+func (s *subRunner) send(ctx context.Context, b *batch) {
+	owner := s.w.cfg.Owner + "/" + randomID()
+	b, claimed := s.claim(ctx, b, owner)
+	if b == nil {
+		return
+	}
+	defer func() {
+		if len(claimed) > 0 {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := s.w.lim.Unclaim(uctx, s.sub.ID, owner, claimed); err != nil {
+				s.w.log.Warn("unclaim failed; claims expire by their TTL", zap.Error(err))
+			}
+		}
+	}()
+	lease, ok := s.admit(ctx, b)
+	if !ok {
+		return
+	}
+	stopRenew := s.renew(ctx, lease)
+	recs, owners := b.input()
+	req := marketo.LeadsRequest{Endpoint: b.endpoint, Params: b.params, Input: recs}
+	start := time.Now()
+	resp, err := s.sub.Client.Post(ctx, req)
+	elapsed := time.Since(start)
+	stopRenew()
+	s.release(ctx, lease)
+	s.w.m.callDuration.WithLabelValues(s.sub.ID).Observe(elapsed.Seconds())
+	s.w.m.leadsPerCall.WithLabelValues(s.sub.ID).Observe(float64(len(recs)))
+	s.settle(ctx, b, req, owners, resp, err)
+}
+
+// claim reserves the lookup values of the batch across replicas; events
+// whose values another call holds wait a second and come back.
+func (s *subRunner) claim(ctx context.Context, b *batch, owner string) (*batch, []string) {
+	keys := b.allKeys()
+	if len(keys) == 0 {
+		return b, nil
+	}
+	got, err := s.w.lim.Claim(ctx, s.sub.ID, owner, keys, s.w.cfg.ClaimTTL)
+	if err != nil {
+		s.w.log.Warn("claim failed; handing the batch back", zap.String("subscription", s.sub.ID), zap.Error(err))
+		s.handBack(b.items, 2*time.Second)
+		return nil, nil
+	}
+	busy := map[string]bool{}
+	var claimed []string
+	for i, k := range keys {
+		if i < len(got) && got[i] {
+			claimed = append(claimed, k)
+		} else {
+			busy[k] = true
+		}
+	}
+	if len(busy) == 0 {
+		return b, claimed
+	}
+	kept := &batch{endpoint: b.endpoint, params: b.params, keys: map[string]bool{}}
+	var later []*item
+	for _, it := range b.items {
+		free := true
+		for _, k := range it.keys {
+			if busy[k] {
+				free = false
+			}
+		}
+		if free {
+			kept.add(it)
+		} else {
+			later = append(later, it)
+		}
+	}
+	s.handBack(later, time.Second)
+	if len(kept.items) == 0 {
+		return nil, claimed
+	}
+	return kept, claimed
+}
+
+// admit waits for the shared limits to let one call through. A short wait
+// is spent here; a long one (daily quota, a block, a halt) hands the batch
+// back and closes the fetch gate, so the subscription holds nothing while it
+// waits. When the limiter cannot be reached, nothing is admitted.
+func (s *subRunner) admit(ctx context.Context, b *batch) (quota.Lease, bool) {
+	start := time.Now()
+	for {
+		adm, err := s.w.lim.Admit(ctx, s.sub.ID, s.sub.Limits)
+		if err != nil {
+			s.w.m.denied.WithLabelValues(s.sub.ID, "unavailable").Inc()
+			if ctx.Err() != nil || time.Since(start) > 10*time.Second {
+				s.w.log.Warn("limiter unreachable; handing the batch back", zap.String("subscription", s.sub.ID), zap.Error(err))
+				s.handBack(b.items, 2*time.Second)
+				s.closeGate(2*time.Second, "limiter unreachable", false)
+				return quota.Lease{}, false
+			}
+			sleepCtx(ctx, 500*time.Millisecond)
+			continue
+		}
+		if adm.Allowed {
+			s.w.m.admissionWait.WithLabelValues(s.sub.ID).Observe(time.Since(start).Seconds())
+			return adm.Lease, true
+		}
+		s.w.m.denied.WithLabelValues(s.sub.ID, string(adm.Limit)).Inc()
+		long := adm.RetryAfter > maxInlineWait || adm.Limit == quota.LimitQuota ||
+			adm.Limit == quota.LimitHalted
+		if long || ctx.Err() != nil {
+			wait := adm.RetryAfter
+			if wait <= 0 {
+				wait = time.Second
+			}
+			s.closeGate(wait, adm.Reason, adm.Limit == quota.LimitHalted)
+			s.handBack(b.items, 0)
+			return quota.Lease{}, false
+		}
+		sleepCtx(ctx, adm.RetryAfter)
+	}
+}
+
+// renew keeps the lease of a long call alive.
+func (s *subRunner) renew(ctx context.Context, l quota.Lease) (stop func()) {
+	ttl := s.sub.Limits.LeaseTTL
+	if ttl <= 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if nl, err := s.w.lim.Renew(ctx, l, ttl); err == nil {
+					l = nl
+				}
+			}
+		}
+	}()
+	return cancel
+}
+
+func (s *subRunner) release(ctx context.Context, l quota.Lease) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.w.lim.Release(rctx, l); err != nil {
+		s.w.log.Warn("release failed; the lease expires by its TTL", zap.String("subscription", s.sub.ID), zap.Error(err))
+	}
+}
+
+func randomID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

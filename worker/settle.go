@@ -1,0 +1,209 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"go.uber.org/zap"
+
+	"github.com/leadops/repost"
+	"github.com/leadops/repost/marketo"
+	"github.com/leadops/repost/policy"
+)
+
+// verdict is what one call said about one event.
+type verdict struct {
+	code     policy.Code // CodeOK when every record was accepted
+	message  string
+	marketo  int64
+	status   string
+	results  []marketo.Result
+	response json.RawMessage // what goes in the parked entry
+}
+
+// settle maps the answer of a call back to each event of the batch.
+func (s *subRunner) settle(ctx context.Context, b *batch, req marketo.LeadsRequest, owners []int, resp *marketo.Response, err error) {
+	if err != nil {
+		s.settleError(ctx, b, err, resp)
+		return
+	}
+	perItem := make([][]marketo.Result, len(b.items))
+	for i, r := range resp.Results {
+		if i < len(owners) {
+			perItem[owners[i]] = append(perItem[owners[i]], r)
+		}
+	}
+	verdicts := make([]verdict, len(b.items))
+	for i := range b.items {
+		verdicts[i] = recordVerdict(perItem[i], resp.RequestID)
+	}
+	s.w.m.calls.WithLabelValues(s.sub.ID, b.endpoint, marketo.CallOK).Inc()
+	s.apply(ctx, b, verdicts)
+}
+
+// recordVerdict reduces an event's record results: accepted only when every
+// record was created or updated, else the first skipped record's reason.
+func recordVerdict(results []marketo.Result, requestID string) verdict {
+	v := verdict{code: policy.CodeOK, results: results}
+	if len(results) == 0 {
+		v.code, v.message = policy.CodeNetwork, "no result for this record in Marketo's answer"
+	}
+	for _, r := range results {
+		if r.Status == marketo.StatusCreated || r.Status == marketo.StatusUpdated {
+			if v.marketo == 0 {
+				v.marketo, v.status = r.ID, r.Status
+			}
+			continue
+		}
+		if len(r.Reasons) > 0 {
+			v.code, v.message = policy.CodeOf(r.Reasons[0].Code), r.Reasons[0].Message
+		} else {
+			v.code, v.message = policy.CodeNetwork, "record "+r.Status+" without a reason"
+		}
+		break
+	}
+	v.response, _ = json.Marshal(map[string]any{"requestId": requestID, "result": results})
+	return v
+}
+
+// settleError handles a call that failed as a whole.
+func (s *subRunner) settleError(ctx context.Context, b *batch, err error, resp *marketo.Response) {
+	code, msg := classify(err)
+	endpoint := b.endpoint
+	s.w.m.calls.WithLabelValues(s.sub.ID, endpoint, code.String()).Inc()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		s.handBack(b.items, 0) // shutdown: someone else sends them
+		return
+	}
+	var body json.RawMessage
+	if resp != nil && json.Valid(resp.Call.ResponseBody) {
+		body = resp.Call.ResponseBody
+	} else {
+		body, _ = json.Marshal(map[string]any{"error": msg, "code": code})
+	}
+	if s.maybeSplit(ctx, b, code, err) {
+		return
+	}
+	verdicts := make([]verdict, len(b.items))
+	for i := range verdicts {
+		verdicts[i] = verdict{code: code, message: msg, response: body}
+	}
+	s.apply(ctx, b, verdicts)
+}
+
+// classify names the code of a failed call.
+func classify(err error) (policy.Code, string) {
+	var (
+		ae *marketo.APIError
+		he *marketo.HTTPError
+		se *marketo.SizeError
+		be *marketo.BadResponseError
+	)
+	switch {
+	case errors.As(err, &ae):
+		return policy.CodeOf(ae.Code), ae.Message
+	case errors.As(err, &he):
+		return policy.CodeOf(he.Status), err.Error()
+	case errors.As(err, &se):
+		return policy.CodeOf(413), err.Error()
+	case errors.As(err, &be):
+		if be.Status >= 500 {
+			return policy.CodeOf(be.Status), err.Error()
+		}
+		return policy.CodeNetwork, err.Error()
+	case marketo.IsTimeout(err) || errors.Is(err, context.DeadlineExceeded):
+		return policy.CodeTimeout, err.Error()
+	}
+	return policy.CodeNetwork, err.Error()
+}
+
+// maybeSplit halves a batch Marketo found too large (413, a size refusal) or
+// holding one key twice (1036) and sends both halves; a single event that is
+// too large alone is parked by the policy instead.
+func (s *subRunner) maybeSplit(ctx context.Context, b *batch, code policy.Code, err error) bool {
+	d := s.w.pol.Decide(policy.Input{Code: code, Now: s.w.cfg.Now(), Window: s.sub.Limits.Window})
+	if d.Action != policy.ActionSplit || len(b.items) < 2 {
+		return false
+	}
+	l, r := b.split()
+	s.w.log.Info("splitting call", zap.String("subscription", s.sub.ID), zap.String("code", code.String()),
+		zap.Int("events", len(b.items)), zap.NamedError("cause", err))
+	s.sendChild(ctx, l)
+	s.sendChild(ctx, r)
+	return true
+}
+
+// sendChild sends half of a split batch; its lookup values are still
+// claimed by the parent, so it skips claiming.
+func (s *subRunner) sendChild(ctx context.Context, b *batch) {
+	lease, ok := s.admit(ctx, b)
+	if !ok {
+		return
+	}
+	recs, owners := b.input()
+	req := marketo.LeadsRequest{Endpoint: b.endpoint, Params: b.params, Input: recs}
+	resp, err := s.sub.Client.Post(ctx, req)
+	s.release(ctx, lease)
+	s.w.m.leadsPerCall.WithLabelValues(s.sub.ID).Observe(float64(len(recs)))
+	s.settle(ctx, b, req, owners, resp, err)
+}
+
+// apply turns each event's verdict into its decision, performs the shared
+// side effects once per batch (penalties, halts), and finishes the events.
+func (s *subRunner) apply(ctx context.Context, b *batch, verdicts []verdict) {
+	now := s.w.cfg.Now()
+	f := s.w.newFinisher()
+	penalized := map[policy.Code]bool{}
+	var finished []*item
+	for i, it := range b.items {
+		v := verdicts[i]
+		if v.code == policy.CodeOK {
+			f.outcome(it.msg, &repost.Outcome{EventID: it.ev.EventID, LeadID: it.ev.LeadID, Subscription: s.sub.ID,
+				Kind: repost.KindReposted, Code: policy.CodeOK, MarketoID: v.marketo, Status: v.status,
+				Attempts: it.st.Attempts + 1, At: now}, nil, it.st.Attempts > 0 || it.st.Reauths > 0)
+			finished = append(finished, it)
+			continue
+		}
+		d := s.w.pol.Decide(policy.Input{Code: v.code, Message: v.message, Attempts: it.st.Attempts + 1,
+			Now: now, Window: s.sub.Limits.Window})
+		s.logDecision(it, v, d)
+		if !penalized[v.code] {
+			penalized[v.code] = true
+			s.sideEffects(ctx, v, d)
+		}
+		if s.finishOrRetry(ctx, f, it, v, d, now) {
+			finished = append(finished, it)
+		}
+	}
+	f.flush(ctx)
+	msgs := make([]*item, 0, len(finished))
+	msgs = append(msgs, finished...)
+	s.doneItems(msgs)
+}
+
+func (s *subRunner) doneItems(items []*item) {
+	for _, it := range items {
+		s.done(it.msg)
+	}
+}
+
+// sideEffects tells the shared limiter what Marketo said, once per batch.
+func (s *subRunner) sideEffects(ctx context.Context, v verdict, d policy.Decision) {
+	n, _ := v.code.Number()
+	switch d.Action {
+	case policy.ActionThrottle:
+		if err := s.w.lim.Penalize(ctx, s.sub.ID, n, s.sub.Limits); err != nil {
+			s.w.log.Warn("penalize failed", zap.Error(err))
+		}
+		if !d.Until.IsZero() && d.Until.Sub(s.w.cfg.Now()) > maxInlineWait {
+			s.closeGate(d.Until.Sub(s.w.cfg.Now()), d.Reason, false)
+		}
+	case policy.ActionHalt:
+		if err := s.w.lim.Halt(ctx, s.sub.ID, d.Reason); err != nil {
+			s.w.log.Warn("halt failed", zap.Error(err))
+		}
+		s.closeGate(s.w.cfg.ProbeInterval, d.Reason, true)
+		s.w.log.Error("subscription halted", zap.String("subscription", s.sub.ID), zap.String("reason", d.Reason))
+	}
+}

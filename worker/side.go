@@ -1,0 +1,165 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/leadops/repost"
+	"github.com/leadops/repost/policy"
+	"github.com/leadops/repost/queue"
+)
+
+// runUnrouted parks the events of subscriptions missing from the config
+// (and those whose subject cannot name one). Events of configured
+// subscriptions are acked here without a second thought: their own
+// consumer handles them.
+func (w *Worker) runUnrouted(ctx context.Context, cons jetstream.Consumer) {
+	for ctx.Err() == nil {
+		mb, err := cons.Fetch(1000, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			sleepCtx(ctx, time.Second)
+			continue
+		}
+		f := w.newFinisher()
+		var skip []jetstream.Msg
+		for m := range mb.Messages() {
+			sub, ok := w.q.Subjects.SubscriptionOf("failed", m.Subject())
+			if ok && w.subs[sub] != nil {
+				skip = append(skip, m)
+				continue
+			}
+			w.parkUnrouted(f, m, sub, ok)
+		}
+		f.flush(context.WithoutCancel(ctx))
+		for _, m := range skip {
+			_ = m.Ack()
+		}
+	}
+}
+
+func (w *Worker) parkUnrouted(f *finisher, m jetstream.Msg, sub string, subjectOK bool) {
+	now := w.cfg.Now()
+	raw := m.Data()
+	if !subjectOK || !queue.ValidToken(sub) {
+		sub = queue.UnknownSubscription
+	}
+	ev, err := repost.DecodeEvent(raw, subjectSub(sub))
+	switch {
+	case err != nil:
+		f.park(m, raw, nil, sub, repost.ParkInfo{Code: policy.CodeInvalid, Reason: err.Error(), ParkedAt: now}, repost.KindRejected, false)
+	case sub == queue.UnknownSubscription:
+		f.park(m, raw, ev, sub, repost.ParkInfo{Code: policy.CodeInvalid, ParkedAt: now,
+			Reason: "subject " + m.Subject() + " does not end in one subscription token"}, repost.KindRejected, false)
+	default:
+		f.park(m, raw, ev, sub, repost.ParkInfo{Code: policy.CodeUnknownSubscription, ParkedAt: now,
+			Reason: "subscription " + sub + " is not in repost's configuration"}, repost.KindParked, false)
+	}
+}
+
+func subjectSub(sub string) string {
+	if sub == queue.UnknownSubscription {
+		return ""
+	}
+	return sub
+}
+
+// runSucceeded records later successful post-outs so that an event they
+// supersede is skipped instead of reposted.
+func (w *Worker) runSucceeded(ctx context.Context, cons jetstream.Consumer) {
+	for ctx.Err() == nil {
+		mb, err := cons.Fetch(500, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			sleepCtx(ctx, time.Second)
+			continue
+		}
+		for m := range mb.Messages() {
+			w.markSucceeded(ctx, m)
+		}
+	}
+}
+
+type successNotice struct {
+	LeadID       string    `json:"leadId"`
+	Subscription string    `json:"subscription"`
+	At           time.Time `json:"at"`
+}
+
+func (w *Worker) markSucceeded(ctx context.Context, m jetstream.Msg) {
+	var n successNotice
+	if err := json.Unmarshal(m.Data(), &n); err != nil || n.LeadID == "" || n.Subscription == "" {
+		w.log.Warn("ignoring malformed success notice", zap.String("subject", m.Subject()))
+		_ = m.Term()
+		return
+	}
+	if n.At.IsZero() {
+		if md, err := m.Metadata(); err == nil {
+			n.At = md.Timestamp
+		}
+	}
+	if err := w.lim.MarkSuccess(ctx, n.Subscription, n.LeadID, n.At); err != nil {
+		_ = m.NakWithDelay(2 * time.Second)
+		return
+	}
+	_ = m.Ack()
+}
+
+// maybeProbe checks, at most once per probe interval, whether a halted
+// subscription works again, and lifts the halt for every replica when it does.
+func (s *subRunner) maybeProbe(ctx context.Context) {
+	s.mu.Lock()
+	due := s.halted && s.w.cfg.Now().Sub(s.lastProbe) >= s.w.cfg.ProbeInterval
+	if due {
+		s.lastProbe = s.w.cfg.Now()
+	}
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+	// Another replica may have lifted it already.
+	snap, err := s.w.lim.Snapshot(ctx, s.sub.ID, s.sub.Limits)
+	if err == nil && !snap.Halted {
+		s.resume()
+		return
+	}
+	if s.sub.Probe == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.sub.Probe(pctx); err != nil {
+		s.w.log.Warn("subscription still halted", zap.String("subscription", s.sub.ID), zap.Error(err))
+		return
+	}
+	if err := s.w.lim.Resume(ctx, s.sub.ID); err != nil && !errors.Is(err, context.Canceled) {
+		s.w.log.Warn("resume failed", zap.Error(err))
+		return
+	}
+	s.resume()
+}
+
+func (s *subRunner) resume() {
+	s.mu.Lock()
+	s.halted = false
+	s.gateUntil = time.Time{}
+	s.mu.Unlock()
+	s.w.setHalt(s.sub.ID, "")
+	s.w.log.Info("subscription resumed", zap.String("subscription", s.sub.ID))
+}
+
+// setHalt records a halt (reason) or its end ("") for /readyz and metrics.
+func (w *Worker) setHalt(sub, reason string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if reason == "" {
+		delete(w.halts, sub)
+		w.m.halted.WithLabelValues(sub).Set(0)
+		return
+	}
+	w.halts[sub] = reason
+	w.m.halted.WithLabelValues(sub).Set(1)
+}

@@ -1,0 +1,308 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/leadops/repost"
+	"github.com/leadops/repost/policy"
+	"github.com/leadops/repost/queue"
+)
+
+// subRunner is the pipeline of one subscription.
+type subRunner struct {
+	w    *Worker
+	sub  Subscription
+	cons jetstream.Consumer
+
+	mu         sync.Mutex
+	gateUntil  time.Time // fetch nothing before this
+	gateReason string
+	halted     bool
+	lastProbe  time.Time
+	held       map[jetstream.Msg]struct{} // fetched, not finished: kept alive with InProgress
+}
+
+// run fetches and dispatches until ctx ends; calls use work, which outlives
+// ctx by the shutdown deadline.
+func (s *subRunner) run(ctx, work context.Context) {
+	s.held = map[jetstream.Msg]struct{}{}
+	sem := make(chan struct{}, max(1, s.sub.Limits.MaxConcurrency))
+	var wg sync.WaitGroup
+	stopKeep := s.keepAlive(work)
+	defer stopKeep()
+	defer wg.Wait()
+	for ctx.Err() == nil {
+		if wait := s.gateWait(); wait > 0 {
+			s.maybeProbe(work)
+			sleepCtx(ctx, min(wait, time.Second))
+			continue
+		}
+		msgs := s.fetch(ctx)
+		if len(msgs) == 0 {
+			continue
+		}
+		items := s.prepare(work, msgs)
+		batches := group(items, s.w.cfg.BatchSize, s.w.cfg.MaxBodyBytes)
+		for i, b := range batches {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				s.handBackAll(batches[i:], 0)
+				return
+			}
+			if s.gateWait() > 0 {
+				<-sem
+				s.handBackAll(batches[i:], 0)
+				break
+			}
+			wg.Add(1)
+			go func(b *batch) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				s.send(work, b)
+			}(b)
+		}
+	}
+}
+
+func (s *subRunner) fetch(ctx context.Context) []jetstream.Msg {
+	mb, err := s.cons.Fetch(s.w.cfg.FetchSize, jetstream.FetchMaxWait(s.w.cfg.Linger))
+	if err != nil {
+		if ctx.Err() == nil {
+			s.w.log.Warn("fetch failed", zap.String("subscription", s.sub.ID), zap.Error(err))
+			sleepCtx(ctx, time.Second)
+		}
+		return nil
+	}
+	var msgs []jetstream.Msg
+	for m := range mb.Messages() {
+		msgs = append(msgs, m)
+	}
+	if err := mb.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		s.w.log.Debug("fetch ended", zap.String("subscription", s.sub.ID), zap.Error(err))
+	}
+	s.mu.Lock()
+	for _, m := range msgs {
+		s.held[m] = struct{}{}
+	}
+	s.mu.Unlock()
+	s.w.m.inflight.WithLabelValues(s.sub.ID).Add(float64(len(msgs)))
+	return msgs
+}
+
+// done forgets a message that was acked or handed back.
+func (s *subRunner) done(msgs ...jetstream.Msg) {
+	s.mu.Lock()
+	for _, m := range msgs {
+		delete(s.held, m)
+	}
+	s.mu.Unlock()
+	s.w.m.inflight.WithLabelValues(s.sub.ID).Sub(float64(len(msgs)))
+}
+
+// keepAlive tells JetStream, every 30 s, that held events are being worked
+// on, so a long admission wait or call never lets them be redelivered to a
+// second replica while this one still has them.
+func (s *subRunner) keepAlive(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.mu.Lock()
+				msgs := make([]jetstream.Msg, 0, len(s.held))
+				for m := range s.held {
+					msgs = append(msgs, m)
+				}
+				s.mu.Unlock()
+				for _, m := range msgs {
+					_ = m.InProgress()
+				}
+			}
+		}
+	}()
+	return cancel
+}
+
+// prepare decodes fetched events, finishes those that need no call
+// (invalid, superseded, parked or skipped on their original code), and
+// returns the rest ready for batching.
+func (s *subRunner) prepare(ctx context.Context, msgs []jetstream.Msg) []*item {
+	f := s.w.newFinisher()
+	var items []*item
+	var finished []jetstream.Msg
+	for _, m := range msgs {
+		it, fin := s.prepareOne(ctx, m, f)
+		if it != nil {
+			items = append(items, it)
+		}
+		if fin {
+			finished = append(finished, m)
+		}
+	}
+	f.flush(ctx)
+	s.done(finished...)
+	return items
+}
+
+// prepareOne returns the item to send, or finished=true when the event
+// was finished (through f) or handed back.
+func (s *subRunner) prepareOne(ctx context.Context, m jetstream.Msg, f *finisher) (*item, bool) {
+	w, now := s.w, s.w.cfg.Now()
+	raw := m.Data()
+	ev, err := repost.DecodeEvent(raw, s.sub.ID)
+	if err != nil {
+		f.park(m, raw, nil, s.sub.ID, repost.ParkInfo{Code: policy.CodeInvalid, Reason: err.Error(), ParkedAt: now}, repost.KindRejected, false)
+		return nil, true
+	}
+	md, err := m.Metadata()
+	if err != nil {
+		_ = m.NakWithDelay(time.Second)
+		return nil, true
+	}
+	var st queue.EventState
+	if md.NumDelivered > 1 {
+		if st, err = w.q.LoadState(ctx, ev.EventID); err != nil {
+			w.log.Warn("cannot read event state; retrying later", zap.String("eventId", ev.EventID), zap.Error(err))
+			_ = m.NakWithDelay(2 * time.Second)
+			return nil, true
+		}
+	}
+	hadState := st.Attempts > 0 || st.Reauths > 0
+	at := ev.AttemptedAt
+	if at.IsZero() {
+		at = md.Timestamp
+	}
+	last, ok, err := w.lim.LastSuccess(ctx, s.sub.ID, ev.LeadID)
+	if err != nil {
+		w.log.Warn("cannot read success marks; retrying later", zap.String("subscription", s.sub.ID), zap.Error(err))
+		_ = m.NakWithDelay(2 * time.Second)
+		return nil, true
+	}
+	if ok && last.After(at) {
+		f.outcome(m, &repost.Outcome{EventID: ev.EventID, LeadID: ev.LeadID, Subscription: s.sub.ID,
+			Kind: repost.KindSkipped, Code: policy.CodeSuperseded, Attempts: st.Attempts, At: now,
+			Reason: "a later post-out of this lead succeeded at " + last.UTC().Format(time.RFC3339)}, nil, hadState)
+		return nil, true
+	}
+	if !hadState {
+		if fin := s.decideOriginal(m, raw, ev, f, now); fin {
+			return nil, true
+		}
+	}
+	params, input, err := splitRequest(ev)
+	if err != nil {
+		f.park(m, raw, ev, s.sub.ID, repost.ParkInfo{Code: policy.CodeInvalid, Reason: err.Error(), ParkedAt: now}, repost.KindRejected, hadState)
+		return nil, true
+	}
+	it := &item{msg: m, ev: ev, raw: raw, st: st, params: params, input: input}
+	it.keys = lookupKeys(ev, len(input))
+	for _, r := range input {
+		it.size += len(r) + 1
+	}
+	it.group = groupKey(ev.Endpoint, params)
+	if it.size+paramsSize(params) > s.w.cfg.MaxBodyBytes {
+		f.park(m, raw, ev, s.sub.ID, repost.ParkInfo{Code: policy.CodeTooLarge, ParkedAt: now,
+			Reason: "the lead's records alone exceed Marketo's 1 MB body limit"}, repost.KindParked, hadState)
+		return nil, true
+	}
+	return it, false
+}
+
+// decideOriginal applies the policy to the code DAP's post-out failed
+// with: mapping and data defects are parked and "already done" codes skipped
+// without spending a call; everything else is reposted.
+func (s *subRunner) decideOriginal(m jetstream.Msg, raw []byte, ev *repost.Event, f *finisher, now time.Time) bool {
+	fl := ev.Failure()
+	if fl.Code == "" || fl.Code == policy.CodeOK || fl.Code == "200" {
+		f.outcome(m, &repost.Outcome{EventID: ev.EventID, LeadID: ev.LeadID, Subscription: s.sub.ID,
+			Kind: repost.KindSkipped, Code: policy.CodeOK, At: now,
+			Reason: "the original post-out did not fail"}, nil, false)
+		return true
+	}
+	d := s.w.pol.Decide(policy.Input{Code: fl.Code, Message: fl.Message, Now: now, Window: s.sub.Limits.Window})
+	switch d.Action {
+	case policy.ActionPark:
+		f.park(m, raw, ev, s.sub.ID, repost.ParkInfo{Code: d.ParkCode, Reason: reasonOf(fl.Message, d), Field: d.Field,
+			ParkedAt: now, LastResponse: ev.Response}, repost.KindParked, false)
+		return true
+	case policy.ActionSkip:
+		f.outcome(m, &repost.Outcome{EventID: ev.EventID, LeadID: ev.LeadID, Subscription: s.sub.ID,
+			Kind: repost.KindSkipped, Code: d.Code, Reason: reasonOf(fl.Message, d), At: now}, nil, false)
+		return true
+	}
+	return false
+}
+
+// reasonOf prefers Marketo's own words; the policy's line explains the rest.
+func reasonOf(marketoMsg string, d policy.Decision) string {
+	if marketoMsg != "" && d.ParkCode != policy.CodeRetriesExhausted {
+		return marketoMsg
+	}
+	return d.Reason
+}
+
+// handBackAll returns unsent events to JetStream (no delay: the next fetch,
+// here or on another replica, takes them).
+func (s *subRunner) handBackAll(bs []*batch, delay time.Duration) {
+	for _, b := range bs {
+		s.handBack(b.items, delay)
+	}
+}
+
+func (s *subRunner) handBack(items []*item, delay time.Duration) {
+	msgs := make([]jetstream.Msg, 0, len(items))
+	for _, it := range items {
+		if delay > 0 {
+			_ = it.msg.NakWithDelay(delay)
+		} else {
+			_ = it.msg.Nak()
+		}
+		msgs = append(msgs, it.msg)
+	}
+	s.done(msgs...)
+}
+
+// gateWait is how long this subscription must not fetch.
+func (s *subRunner) gateWait() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gateUntil.Sub(s.w.cfg.Now())
+}
+
+func (s *subRunner) closeGate(d time.Duration, reason string, halted bool) {
+	s.mu.Lock()
+	until := s.w.cfg.Now().Add(d)
+	if until.After(s.gateUntil) {
+		s.gateUntil, s.gateReason = until, reason
+	}
+	if halted {
+		s.halted = true
+	}
+	s.mu.Unlock()
+	if halted {
+		s.w.setHalt(s.sub.ID, reason)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,214 @@
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/leadops/repost/marketo"
+	"github.com/leadops/repost/policy"
+	"github.com/leadops/repost/queue"
+	"github.com/leadops/repost/quota"
+)
+
+// Limiter is the shared view of each subscription's Marketo limits
+// (quota.Store satisfies it). Every method returns an error only when the
+// store cannot be reached; a refusal is a value.
+type Limiter interface {
+	Admit(ctx context.Context, sub string, lim quota.Limits) (quota.Admission, error)
+	Release(ctx context.Context, l quota.Lease) error
+	Renew(ctx context.Context, l quota.Lease, ttl time.Duration) (quota.Lease, error)
+	Penalize(ctx context.Context, sub string, code int, lim quota.Limits) error
+	Halt(ctx context.Context, sub, reason string) error
+	Resume(ctx context.Context, sub string) error
+	Snapshot(ctx context.Context, sub string, lim quota.Limits) (quota.Snapshot, error)
+	MarkSuccess(ctx context.Context, sub, leadID string, at time.Time) error
+	LastSuccess(ctx context.Context, sub, leadID string) (time.Time, bool, error)
+	Claim(ctx context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error)
+	Unclaim(ctx context.Context, sub, owner string, keys []string) error
+}
+
+// Marketo is one subscription's client (*marketo.Client satisfies it).
+type Marketo interface {
+	Post(ctx context.Context, req marketo.LeadsRequest) (*marketo.Response, error)
+}
+
+// Decider is the policy engine.
+type Decider interface {
+	Decide(in policy.Input) policy.Decision
+}
+
+var (
+	_ Decider = (*policy.Engine)(nil)
+	_ Marketo = (*marketo.Client)(nil)
+)
+
+// Subscription is one Marketo instance the worker reposts to.
+type Subscription struct {
+	ID     string
+	Limits quota.Limits
+	Client Marketo
+	// Probe is a cheap call that succeeds once a halt is over (identity
+	// works and the API user may call the API again).
+	Probe func(ctx context.Context) error
+}
+
+// Config holds the worker's knobs; zero values take the defaults noted.
+type Config struct {
+	Subscriptions   []Subscription
+	Linger          time.Duration // wait for a batch to fill: 200 ms
+	BatchSize       int           // records per call: 300 (Marketo's maximum)
+	MaxBodyBytes    int           // body per call: 1 MB less a margin
+	FetchSize       int           // events fetched at once per subscription: 4 batches
+	ShutdownTimeout time.Duration // in-flight calls may finish within: 25 s
+	ProbeInterval   time.Duration // halted subscriptions are probed every: 30 s
+	ClaimTTL        time.Duration // lookup values stay claimed at most: 3 min
+	MaxReauths      int           // 601/602 in a row before halting: 5
+	Version         string
+	Owner           string // replica name for claims and logs; random when empty
+	Now             func() time.Time
+	Logger          *zap.Logger
+	Registerer      prometheus.Registerer
+	// Unrouted parks events of subscriptions missing from the config; it is on
+	// unless disabled (only one worker of a fleet needs it, but more are safe).
+	DisableUnrouted bool
+}
+
+func (c *Config) defaults() {
+	if c.Linger <= 0 {
+		c.Linger = 200 * time.Millisecond
+	}
+	if c.BatchSize <= 0 || c.BatchSize > 300 {
+		c.BatchSize = 300
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1_000_000 - 16*1024
+	}
+	if c.FetchSize <= 0 {
+		c.FetchSize = 4 * c.BatchSize
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 25 * time.Second
+	}
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = 30 * time.Second
+	}
+	if c.ClaimTTL <= 0 {
+		c.ClaimTTL = 3 * time.Minute
+	}
+	if c.MaxReauths <= 0 {
+		c.MaxReauths = 5
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	if c.Registerer == nil {
+		c.Registerer = prometheus.NewRegistry()
+	}
+	if c.Owner == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		c.Owner = "w-" + hex.EncodeToString(b[:])
+	}
+}
+
+// Worker reposts failed post-outs. Create it with New and call Run once.
+type Worker struct {
+	q       *queue.Queue
+	lim     Limiter
+	pol     Decider
+	cfg     Config
+	log     *zap.Logger
+	m       *metrics
+	subs    map[string]*subRunner
+	mu      sync.Mutex
+	halts   map[string]string // subscription → reason, as last seen
+	stopped bool
+}
+
+// New checks its dependencies and prepares a worker; nothing runs yet.
+func New(q *queue.Queue, lim Limiter, pol Decider, cfg Config) (*Worker, error) {
+	if q == nil || lim == nil || pol == nil {
+		return nil, errors.New("worker: queue, limiter and policy are required")
+	}
+	cfg.defaults()
+	w := &Worker{q: q, lim: lim, pol: pol, cfg: cfg, log: cfg.Logger,
+		m: newMetrics(cfg.Registerer), subs: map[string]*subRunner{}, halts: map[string]string{}}
+	for _, s := range cfg.Subscriptions {
+		if s.ID == "" || s.Client == nil {
+			return nil, fmt.Errorf("worker: subscription %q needs an ID and a client", s.ID)
+		}
+		if _, dup := w.subs[s.ID]; dup {
+			return nil, fmt.Errorf("worker: subscription %q twice", s.ID)
+		}
+		w.subs[s.ID] = &subRunner{w: w, sub: s}
+		w.m.quotaLimit.WithLabelValues(s.ID).Set(float64(s.Limits.DailyQuota))
+		w.m.effectiveConc.WithLabelValues(s.ID).Set(float64(s.Limits.MaxConcurrency))
+		w.m.halted.WithLabelValues(s.ID).Set(0)
+	}
+	w.m.buildInfo.WithLabelValues(cfg.Version).Set(1)
+	return w, nil
+}
+
+// Run creates what is missing in JetStream, then reposts until ctx is
+// cancelled, and shuts down in the documented order (package doc) before it
+// returns. It returns nil after a clean shutdown.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.q.Ensure(ctx); err != nil {
+		return err
+	}
+	// work is cancelled only after in-flight calls had their deadline.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var wg sync.WaitGroup
+	for _, s := range w.subs {
+		cons, err := w.q.ConsumerFor(ctx, s.sub.ID)
+		if err != nil {
+			return err
+		}
+		s.cons = cons
+		wg.Add(1)
+		go func(s *subRunner) { defer wg.Done(); s.run(ctx, work) }(s)
+	}
+	if !w.cfg.DisableUnrouted {
+		cons, err := w.q.UnroutedConsumer(ctx)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); w.runUnrouted(ctx, cons) }()
+	}
+	if cons, err := w.q.SucceededConsumer(ctx); err == nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); w.runSucceeded(ctx, cons) }()
+	} else {
+		return err
+	}
+	w.log.Info("worker started", zap.String("owner", w.cfg.Owner), zap.Int("subscriptions", len(w.subs)))
+	<-ctx.Done()
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
+	w.log.Info("shutdown: stopped fetching; waiting for in-flight calls", zap.Duration("deadline", w.cfg.ShutdownTimeout))
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(w.cfg.ShutdownTimeout):
+		w.log.Warn("shutdown: deadline reached; cancelling in-flight calls and handing their events back")
+		cancelWork()
+		<-done
+	}
+	w.log.Info("shutdown: done")
+	return nil
+}
