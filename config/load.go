@@ -1,0 +1,146 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Environment variables that override the file (CONTRACT §8). An empty
+// variable counts as unset.
+const (
+	EnvNATSURL  = "REPOST_NATS_URL"
+	EnvRedisURL = "REPOST_REDIS_URL"
+	EnvHTTPAddr = "REPOST_HTTP_ADDR"
+	EnvDataDir  = "REPOST_DATA_DIR"
+)
+
+// Load builds the configuration, in this order:
+//  1. Default();
+//  2. the YAML file at path, unless path is "": unknown keys are errors
+//     naming the key and its line, and every ${VAR} in a value is replaced
+//     by getenv(VAR) ($$ is a literal $; an unset or empty VAR is an error
+//     naming it); each limit a subscription leaves out keeps its default;
+//  3. REPOST_NATS_URL, REPOST_REDIS_URL, REPOST_HTTP_ADDR, REPOST_DATA_DIR;
+//  4. each subscription's clientSecretFile, read into clientSecret;
+//  5. Validate.
+//
+// getenv is os.Getenv in production and a map in tests. Errors name the
+// field (errors.As a *ValidationError) and never hold a secret.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	c := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := decode(data, getenv, &c); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	c.applyEnv(getenv)
+	if err := c.readSecretFiles(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c.normalize()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &c, nil
+}
+
+// decode parses one YAML document onto c: strict keys and ${VAR} expansion
+// first (see walker), then yaml.v3's typed decoding.
+func decode(data []byte, getenv func(string) string, c *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file: defaults
+		}
+		return err
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return errors.New("more than one YAML document")
+	}
+	w := &walker{getenv: getenv, seen: map[*yaml.Node]bool{}}
+	w.walk(&doc, reflect.TypeOf(c).Elem(), "")
+	if len(w.errs) > 0 {
+		return errors.Join(w.errs...)
+	}
+	return doc.Decode(c)
+}
+
+// applyEnv applies the environment overrides of CONTRACT §8.
+func (c *Config) applyEnv(getenv func(string) string) {
+	if v := getenv(EnvNATSURL); v != "" {
+		c.NATS.URL = URL(v)
+	}
+	if v := getenv(EnvRedisURL); v != "" {
+		c.Redis.URL = URL(v)
+	}
+	if v := getenv(EnvHTTPAddr); v != "" {
+		c.HTTP.Addr = v
+	}
+	if v := getenv(EnvDataDir); v != "" {
+		c.DataDir = v
+	}
+}
+
+// readSecretFiles reads every clientSecretFile. Errors name the field and
+// the path, never the content.
+func (c *Config) readSecretFiles() error {
+	var p problems
+	for i := range c.Subscriptions {
+		s := &c.Subscriptions[i]
+		if s.ClientSecretFile == "" {
+			continue
+		}
+		field := fmt.Sprintf("subscriptions[%d].clientSecretFile", i)
+		if s.ClientSecret != "" {
+			p.add(field, "set either clientSecret or clientSecretFile, not both")
+			continue
+		}
+		b, err := os.ReadFile(s.ClientSecretFile)
+		if err != nil {
+			p = append(p, &ValidationError{Field: field, Err: err,
+				Reason: fmt.Sprintf("cannot read %s: %v", s.ClientSecretFile, describe(err))})
+			continue
+		}
+		secret := strings.TrimRight(string(b), "\r\n")
+		if secret == "" {
+			p.add(field, "%s is empty", s.ClientSecretFile)
+			continue
+		}
+		s.ClientSecret = Secret(secret)
+	}
+	return errors.Join(p...)
+}
+
+// describe keeps the cause of a file error without repeating its path.
+func describe(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// normalize canonicalizes values without changing their meaning: an
+// endpoint's trailing slash, so that <endpoint>/identity has one slash.
+func (c *Config) normalize() {
+	for i := range c.Subscriptions {
+		s := &c.Subscriptions[i]
+		s.Endpoint = strings.TrimRight(s.Endpoint, "/")
+	}
+}
