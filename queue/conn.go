@@ -25,13 +25,13 @@ type Options struct {
 	KeyFile   string
 	Name      string // connection name shown by the server
 
-	Prefix   string                 // subject prefix; DefaultPrefix when empty
-	Replicas int                    // stream replicas when creating; 1 when 0
-	Storage  jetstream.StorageType  // file (default) or memory
-	MaxAge   time.Duration          // age limit of POSTOUT_FAILED; 14 days when 0
-	DupeWin  time.Duration          // de-duplication window of outcome and parked streams; 24 h when 0
-	AckWait  time.Duration          // consumers' ack wait; 2 min when 0
-	OnStatus func(connected bool)   // told when the connection drops or returns
+	Prefix   string                // subject prefix; DefaultPrefix when empty
+	Replicas int                   // stream replicas when creating; 1 when 0
+	Storage  jetstream.StorageType // file (default) or memory
+	MaxAge   time.Duration         // age limit of POSTOUT_FAILED; 14 days when 0
+	DupeWin  time.Duration         // de-duplication window of outcome and parked streams; 24 h when 0
+	AckWait  time.Duration         // consumers' ack wait; 2 min when 0
+	OnStatus func(connected bool)  // told when the connection drops or returns
 }
 
 // Queue is a connection to JetStream with repost's subjects.

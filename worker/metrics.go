@@ -7,20 +7,20 @@ import (
 // metrics are the worker's Prometheus series; their names are part of the
 // deployment contract (alerts and dashboard, docs/DESIGN.md).
 type metrics struct {
-	events          *prometheus.CounterVec
-	calls           *prometheus.CounterVec
-	callDuration    *prometheus.HistogramVec
-	leadsPerCall    *prometheus.HistogramVec
-	admissionWait   *prometheus.HistogramVec
-	denied          *prometheus.CounterVec
-	parked          *prometheus.CounterVec
-	exhausted       *prometheus.CounterVec
-	quotaUsed       *prometheus.GaugeVec
-	quotaLimit      *prometheus.GaugeVec
-	inflight        *prometheus.GaugeVec
-	halted          *prometheus.GaugeVec
-	effectiveConc   *prometheus.GaugeVec
-	buildInfo       *prometheus.GaugeVec
+	events        *prometheus.CounterVec
+	calls         *prometheus.CounterVec
+	callDuration  *prometheus.HistogramVec
+	leadsPerCall  *prometheus.HistogramVec
+	admissionWait *prometheus.HistogramVec
+	denied        *prometheus.CounterVec
+	parked        *prometheus.CounterVec
+	exhausted     *prometheus.CounterVec
+	quotaUsed     *prometheus.GaugeVec
+	quotaLimit    *prometheus.GaugeVec
+	inflight      *prometheus.GaugeVec
+	halted        *prometheus.GaugeVec
+	effectiveConc *prometheus.GaugeVec
+	buildInfo     *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
