@@ -1,0 +1,201 @@
+package quota
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// MemoryOptions tune a Memory store. Zero fields take their defaults.
+type MemoryOptions struct {
+	Now             func() time.Time // time.Now
+	PenaltyBlock615 time.Duration    // DefaultPenaltyBlock615
+	ConcurrencyPoll time.Duration    // DefaultConcurrencyPoll
+	HaltPoll        time.Duration    // DefaultHaltPoll
+	SuccessTTL      time.Duration    // DefaultSuccessTTL
+}
+
+// Memory is the Store of a single replica (demo, tests): the same rules as
+// Redis, in one process. Safe for concurrent use.
+type Memory struct {
+	now  func() time.Time
+	tune tuning
+
+	mu     sync.Mutex
+	subs   map[string]*memSub
+	marks  map[string]expiring[time.Time] // markKey → last success
+	claims map[string]expiring[string]    // claimKey → owner
+	sweep  int                            // len(marks)+len(claims) that triggers the next sweep
+	closed bool
+}
+
+var _ Store = (*Memory)(nil)
+
+type expiring[T any] struct {
+	v   T
+	exp time.Time
+}
+
+// memSub mirrors one subscription's Redis keys.
+type memSub struct {
+	quota      map[int64]int // Chicago day start (Unix s) → calls
+	window     []time.Time   // admission times, oldest first
+	leases     map[string]time.Time
+	eff        int // 0: the configured maximum
+	effAt      time.Time
+	blockUntil time.Time
+	blockWhy   string
+	halted     bool
+	haltWhy    string
+}
+
+// NewMemory returns an in-process Store.
+func NewMemory(opts MemoryOptions) *Memory {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Memory{
+		now:    now,
+		tune:   newTuning(opts.PenaltyBlock615, opts.ConcurrencyPoll, opts.HaltPoll, opts.SuccessTTL),
+		subs:   map[string]*memSub{},
+		marks:  map[string]expiring[time.Time]{},
+		claims: map[string]expiring[string]{},
+		sweep:  1024,
+	}
+}
+
+// lock takes the mutex for sub and returns its state and the time; the
+// caller unlocks.
+func (m *Memory) lock(sub string) (*memSub, time.Time, error) {
+	if err := checkSub(sub); err != nil {
+		return nil, time.Time{}, err
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, time.Time{}, ErrClosed
+	}
+	s := m.subs[sub]
+	if s == nil {
+		s = &memSub{quota: map[int64]int{}, leases: map[string]time.Time{}}
+		m.subs[sub] = s
+	}
+	return s, micro(m.now()), nil
+}
+
+// Admit implements Store.
+func (m *Memory) Admit(_ context.Context, sub string, lim Limits) (Admission, error) {
+	lim, err := lim.normalize()
+	if err != nil {
+		return Admission{}, err
+	}
+	s, t, err := m.lock(sub)
+	if err != nil {
+		return Admission{}, err
+	}
+	defer m.mu.Unlock()
+	ds := chicagoDays(t)
+	di, _ := ds.pick(t)
+	deny := func(l Limit, retry time.Duration, detail string) (Admission, error) {
+		return Admission{Limit: l, RetryAfter: retry, At: t, Reason: refusal(l, detail, lim, retry)}, nil
+	}
+	if s.halted {
+		return deny(LimitHalted, m.tune.haltPoll, s.haltWhy)
+	}
+	if s.blockUntil.After(t) {
+		return deny(LimitBlocked, s.blockUntil.Sub(t), s.blockWhy)
+	}
+	day := ds[di].Unix()
+	s.pruneDays(ds)
+	if s.quota[day] >= lim.DailyQuota {
+		return deny(LimitQuota, ds[di+1].Sub(t), "")
+	}
+	s.pruneWindow(t, lim.Window)
+	if n := len(s.window); n >= lim.CallsPerWindow {
+		e := s.window[n-lim.CallsPerWindow]
+		return deny(LimitWindow, e.Add(lim.Window+time.Microsecond).Sub(t), "")
+	}
+	s.pruneLeases(t)
+	eff := s.effective(lim, t, true)
+	if len(s.leases) >= eff {
+		wait := min(s.earliestLease().Sub(t), m.tune.concPoll)
+		return deny(LimitConcurrency, wait, fmt.Sprintf("%d/%d", len(s.leases), eff))
+	}
+	id := newID()
+	exp := t.Add(lim.LeaseTTL)
+	s.leases[id] = exp
+	s.window = append(s.window, t)
+	s.quota[day]++
+	return Admission{Allowed: true, Lease: Lease{Subscription: sub, ID: id, Expires: exp}, At: t}, nil
+}
+
+func (s *memSub) pruneDays(ds days) {
+	for d := range s.quota {
+		if d < ds[0].Unix() {
+			delete(s.quota, d)
+		}
+	}
+}
+
+// pruneWindow keeps the admissions at or after t − window.
+func (s *memSub) pruneWindow(t time.Time, window time.Duration) {
+	from := t.Add(-window)
+	i := sort.Search(len(s.window), func(i int) bool { return !s.window[i].Before(from) })
+	s.window = append(s.window[:0], s.window[i:]...)
+}
+
+func (s *memSub) countWindow(t time.Time, window time.Duration) int {
+	from := t.Add(-window)
+	n := 0
+	for _, w := range s.window {
+		if !w.Before(from) && !w.After(t) {
+			n++
+		}
+	}
+	return n
+}
+
+// pruneLeases drops the leases expired at t.
+func (s *memSub) pruneLeases(t time.Time) {
+	for id, exp := range s.leases {
+		if !exp.After(t) {
+			delete(s.leases, id)
+		}
+	}
+}
+
+func (s *memSub) earliestLease() time.Time {
+	var first time.Time
+	for _, exp := range s.leases {
+		if first.IsZero() || exp.Before(first) {
+			first = exp
+		}
+	}
+	return first
+}
+
+// effective is the effective concurrency at t: every clean window since the
+// last 615 adds one back, up to the maximum.
+func (s *memSub) effective(lim Limits, t time.Time, write bool) int {
+	if s.eff == 0 || s.eff >= lim.MaxConcurrency {
+		if write {
+			s.eff = 0
+		}
+		return lim.MaxConcurrency
+	}
+	eff, at := s.eff, s.effAt
+	if n := int(t.Sub(at) / lim.Window); n > 0 {
+		eff = min(lim.MaxConcurrency, eff+n)
+		at = at.Add(time.Duration(n) * lim.Window)
+	}
+	if write {
+		s.eff, s.effAt = eff, at
+		if eff >= lim.MaxConcurrency {
+			s.eff = 0
+		}
+	}
+	return eff
+}

@@ -1,0 +1,95 @@
+package quota
+
+import (
+	"context"
+	"time"
+)
+
+// MarkSuccess implements Store.
+func (m *Memory) MarkSuccess(_ context.Context, sub, leadID string, at time.Time) error {
+	_, t, err := m.lock(sub)
+	if err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	k := markKey(sub, leadID)
+	at = micro(at)
+	if cur, ok := m.marks[k]; !ok || !cur.exp.After(t) || cur.v.Before(at) {
+		m.marks[k] = expiring[time.Time]{v: at, exp: t.Add(m.tune.successTTL)}
+	}
+	m.maybeSweep(t)
+	return nil
+}
+
+// LastSuccess implements Store.
+func (m *Memory) LastSuccess(_ context.Context, sub, leadID string) (time.Time, bool, error) {
+	_, t, err := m.lock(sub)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	defer m.mu.Unlock()
+	cur, ok := m.marks[markKey(sub, leadID)]
+	if !ok || !cur.exp.After(t) {
+		return time.Time{}, false, nil
+	}
+	return cur.v, true, nil
+}
+
+// Claim implements Store.
+func (m *Memory) Claim(_ context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error) {
+	if err := checkClaim(owner, ttl); err != nil {
+		return nil, err
+	}
+	_, t, err := m.lock(sub)
+	if err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := make([]bool, len(keys))
+	for i, v := range keys {
+		k := claimKey(sub, v)
+		cur, ok := m.claims[k]
+		if ok && cur.exp.After(t) && cur.v != owner {
+			continue
+		}
+		m.claims[k] = expiring[string]{v: owner, exp: t.Add(ttl)}
+		out[i] = true
+	}
+	m.maybeSweep(t)
+	return out, nil
+}
+
+// Unclaim implements Store.
+func (m *Memory) Unclaim(_ context.Context, sub, owner string, keys []string) error {
+	_, t, err := m.lock(sub)
+	if err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	for _, v := range keys {
+		k := claimKey(sub, v)
+		if cur, ok := m.claims[k]; ok && cur.v == owner && cur.exp.After(t) {
+			delete(m.claims, k)
+		}
+	}
+	return nil
+}
+
+// maybeSweep drops expired marks and claims once the maps doubled since the
+// last sweep, so memory stays bounded by what is live.
+func (m *Memory) maybeSweep(t time.Time) {
+	if len(m.marks)+len(m.claims) < m.sweep {
+		return
+	}
+	for k, v := range m.marks {
+		if !v.exp.After(t) {
+			delete(m.marks, k)
+		}
+	}
+	for k, v := range m.claims {
+		if !v.exp.After(t) {
+			delete(m.claims, k)
+		}
+	}
+	m.sweep = max(1024, 2*(len(m.marks)+len(m.claims)))
+}

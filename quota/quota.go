@@ -1,0 +1,123 @@
+package quota
+
+import (
+	"context"
+	"time"
+)
+
+// Defaults of CONTRACT §7, used for a zero field of Limits.
+const (
+	DefaultDailyQuota     = 50000
+	DefaultCallsPerWindow = 100
+	DefaultWindow         = 20 * time.Second
+	DefaultMaxConcurrency = 10
+	// DefaultLeaseTTL outlives Marketo's own 90 s timeout: a call still
+	// running after it has been abandoned by Marketo anyway. Long calls Renew.
+	DefaultLeaseTTL = 100 * time.Second
+	// DefaultSuccessTTL is how long a success mark is kept.
+	DefaultSuccessTTL = 30 * 24 * time.Hour
+)
+
+// Limits are one subscription's share of Marketo's limits. A zero field
+// takes its default; a negative one is a *LimitsError.
+type Limits struct {
+	DailyQuota     int           // calls per Chicago calendar day
+	CallsPerWindow int           // calls in any Window-long interval
+	Window         time.Duration // the sliding window (Marketo: 20 s)
+	MaxConcurrency int           // calls in flight (the ceiling of the effective concurrency)
+	LeaseTTL       time.Duration // how long an unreleased, unrenewed lease holds its slot
+}
+
+// Limit names what refused an admission.
+type Limit string
+
+// The limits an Admission may name.
+const (
+	LimitQuota       Limit = "quota"       // the daily quota is used up: RetryAfter reaches the reset
+	LimitWindow      Limit = "window"      // the sliding window is full: RetryAfter is when its oldest call leaves
+	LimitConcurrency Limit = "concurrency" // every effective slot is leased
+	LimitBlocked     Limit = "blocked"     // a 606/607/615 penalty is in force
+	LimitHalted      Limit = "halted"      // the subscription is halted until Resume
+)
+
+// Admission answers Admit. When Allowed, Lease holds one concurrency slot,
+// one call of the window and one call of the daily quota; release it when
+// the call ends. When not, Limit says why and RetryAfter how long to wait
+// (for LimitHalted and LimitConcurrency it is a poll interval at most).
+type Admission struct {
+	Allowed    bool
+	Lease      Lease
+	RetryAfter time.Duration
+	Limit      Limit
+	Reason     string
+	// At is the store's time of the decision (Redis TIME, microseconds):
+	// the admission time that the window counts.
+	At time.Time
+}
+
+// Lease is one concurrency slot, released by ID.
+type Lease struct {
+	Subscription string
+	ID           string
+	Expires      time.Time // store time after which the slot is free again
+}
+
+// Snapshot is a read-only view of one subscription's limits, for
+// `repostctl limits`. Times are the store's.
+type Snapshot struct {
+	Subscription         string
+	QuotaUsed            int
+	QuotaLimit           int
+	ResetAt              time.Time // next 00:00 America/Chicago
+	CallsInWindow        int
+	WindowLimit          int
+	Window               time.Duration
+	Leases               int
+	MaxConcurrency       int
+	EffectiveConcurrency int
+	BlockedUntil         time.Time // zero when not blocked
+	BlockReason          string
+	Halted               bool
+	HaltReason           string
+	Now                  time.Time
+}
+
+// QuotaLeft is what remains of the daily quota.
+func (s Snapshot) QuotaLeft() int { return max(0, s.QuotaLimit-s.QuotaUsed) }
+
+// Store keeps the limits of every subscription. Every method returns
+// ErrInvalidSubscription for an empty subscription or one holding '{' or
+// '}', *LimitsError for bad limits, and an error matching ErrUnavailable when
+// the backing store cannot be reached; after Close, ErrClosed.
+type Store interface {
+	// Admit decides one call atomically: halt, block, daily quota, window
+	// and concurrency, in that order. A refusal is a value.
+	Admit(ctx context.Context, sub string, lim Limits) (Admission, error)
+	// Release frees a lease; releasing an expired or released lease is a no-op.
+	Release(ctx context.Context, l Lease) error
+	// Renew extends a live lease to ttl from now; ErrLeaseLost once it expired or was released.
+	Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
+	// Penalize applies a Marketo answer seen by any replica: 606 blocks for
+	// one window, 607 blocks until the reset and marks the quota used, 615
+	// blocks briefly and halves the effective concurrency (each clean window
+	// adds one back). Other codes: ErrUnknownPenalty.
+	Penalize(ctx context.Context, sub string, code int, lim Limits) error
+	// Halt pauses the subscription for every replica until Resume.
+	Halt(ctx context.Context, sub, reason string) error
+	// Resume lifts a halt.
+	Resume(ctx context.Context, sub string) error
+	// Snapshot reads the limits without changing them.
+	Snapshot(ctx context.Context, sub string, lim Limits) (Snapshot, error)
+	// MarkSuccess records a successful post of leadID at at (the later time wins).
+	MarkSuccess(ctx context.Context, sub, leadID string, at time.Time) error
+	// LastSuccess returns the last success mark of leadID.
+	LastSuccess(ctx context.Context, sub, leadID string) (time.Time, bool, error)
+	// Claim takes each lookup value for owner for ttl, unless another owner
+	// holds it: result i tells whether keys[i] is now owner's. An owner may
+	// claim again what it holds (which extends it).
+	Claim(ctx context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error)
+	// Unclaim frees the keys owner holds; keys held by others stay.
+	Unclaim(ctx context.Context, sub, owner string, keys []string) error
+	// Close releases the store's resources (not a Redis client it was given).
+	Close() error
+}

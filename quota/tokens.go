@@ -1,0 +1,130 @@
+package quota
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultTokenMargin is how long before its expiry a shared token is
+// dropped from Redis, so that no replica sends a token about to die.
+const DefaultTokenMargin = 60 * time.Second
+
+// TokenStoreOptions tune a RedisTokenStore.
+type TokenStoreOptions struct {
+	// Margin is subtracted from a token's expiry to get its TTL (DefaultTokenMargin).
+	Margin time.Duration
+	// Now is the clock that turns an expiry into a TTL (time.Now).
+	Now func() time.Time
+	// UnlockTimeout bounds the unlock call, which has no context (5 s).
+	UnlockTimeout time.Duration
+}
+
+// RedisTokenStore shares one Marketo access token per subscription between
+// replicas, with a refresh lock so that N replicas make one identity call.
+// It satisfies marketo.TokenStore. Tokens never appear in its errors.
+type RedisTokenStore struct {
+	c      redis.UniversalClient
+	margin time.Duration
+	now    func() time.Time
+	unlock time.Duration
+}
+
+// NewRedisTokenStore returns a token store on client (kept and closed by the caller).
+func NewRedisTokenStore(client redis.UniversalClient, opts TokenStoreOptions) *RedisTokenStore {
+	s := &RedisTokenStore{c: client, margin: opts.Margin, now: opts.Now, unlock: opts.UnlockTimeout}
+	if s.margin <= 0 {
+		s.margin = DefaultTokenMargin
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.unlock <= 0 {
+		s.unlock = 5 * time.Second
+	}
+	return s
+}
+
+// Load returns the shared token of sub; ok is false when there is none.
+func (s *RedisTokenStore) Load(ctx context.Context, sub string) (token string, expires time.Time, ok bool, err error) {
+	if err := checkSub(sub); err != nil {
+		return "", time.Time{}, false, err
+	}
+	v, err := s.c.Get(ctx, tokenKey(sub)).Result()
+	if isNil(err) {
+		return "", time.Time{}, false, nil
+	}
+	if err != nil {
+		return "", time.Time{}, false, unavailable("load token", sub, err)
+	}
+	exp, tok, found := strings.Cut(v, " ")
+	n, perr := strconv.ParseInt(exp, 10, 64)
+	if !found || perr != nil || tok == "" {
+		// A malformed entry is no token; never echo the value.
+		return "", time.Time{}, false, nil
+	}
+	return tok, fromMicros(n), true, nil
+}
+
+// Store shares token until expires; its TTL is expires − Margin. A token
+// that would live less than that is not stored.
+func (s *RedisTokenStore) Store(ctx context.Context, sub, token string, expires time.Time) error {
+	if err := checkSub(sub); err != nil {
+		return err
+	}
+	if token == "" || strings.ContainsAny(token, " ") {
+		return fmt.Errorf("quota: store token %s: %w", sub, &LimitsError{Field: "token", Reason: "is empty or holds a space"})
+	}
+	ttl := expires.Sub(s.now()) - s.margin
+	if ttl < time.Millisecond {
+		return nil
+	}
+	v := strconv.FormatInt(expires.UnixMicro(), 10) + " " + token
+	if err := s.c.Set(ctx, tokenKey(sub), v, ttl).Err(); err != nil {
+		return unavailable("store token", sub, err)
+	}
+	return nil
+}
+
+// Drop deletes the shared token of sub if it is still token (a replica that
+// saw 601/602 must not drop the fresh token another one just stored).
+func (s *RedisTokenStore) Drop(ctx context.Context, sub, token string) error {
+	if err := checkSub(sub); err != nil {
+		return err
+	}
+	if err := dropTokenScript.Run(ctx, s.c, []string{tokenKey(sub)}, token).Err(); err != nil {
+		return unavailable("drop token", sub, err)
+	}
+	return nil
+}
+
+// Lock takes the refresh lock of sub for ttl (SET NX PX). ok is false when
+// another holder has it; unlock deletes it only while it is still this
+// holder's, so a holder that outlived ttl cannot free a successor's lock.
+func (s *RedisTokenStore) Lock(ctx context.Context, sub string, ttl time.Duration) (unlock func(), ok bool, err error) {
+	if err := checkSub(sub); err != nil {
+		return nil, false, err
+	}
+	if ttl < time.Millisecond {
+		return nil, false, &LimitsError{Field: "ttl", Reason: fmt.Sprintf("is under 1ms (%s)", ttl)}
+	}
+	val := newID()
+	ok, err = s.c.SetNX(ctx, tokenLockKey(sub), val, ttl).Result()
+	if err != nil {
+		return nil, false, unavailable("lock token", sub, err)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	unlock = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.unlock)
+		defer cancel()
+		// Best effort: on failure the lock expires after ttl.
+		_ = compareDeleteScript.Run(ctx, s.c, []string{tokenLockKey(sub)}, val).Err()
+	}
+	return unlock, true, nil
+}
