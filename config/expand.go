@@ -60,6 +60,7 @@ func expand(s string, getenv func(string) string) (string, error) {
 type walker struct {
 	getenv func(string) string
 	seen   map[*yaml.Node]bool // aliases: expand a shared node only once
+	lines  map[string]int      // YAML path → line of its key, to place Validate's errors
 	errs   []error
 }
 
@@ -87,11 +88,15 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		w.walkStruct(n, t, path)
 	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		for i, c := range n.Content {
-			w.walk(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+			at := fmt.Sprintf("%s[%d]", path, i)
+			w.lines[at] = c.Line
+			w.walk(c, t.Elem(), at)
 		}
 	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			w.walk(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value))
+			at := join(path, n.Content[i].Value)
+			w.lines[at] = n.Content[i].Line
+			w.walk(n.Content[i+1], t.Elem(), at)
 		}
 	case n.Kind == yaml.ScalarNode:
 		w.expandScalar(n, t, path)
@@ -112,6 +117,7 @@ func (w *walker) walkStruct(n *yaml.Node, t reflect.Type, path string) {
 			w.errs = append(w.errs, &ValidationError{Field: join(path, k.Value), Reason: "unknown key", Line: k.Line})
 			continue
 		}
+		w.lines[join(path, k.Value)] = k.Line
 		w.walk(v, ft, join(path, k.Value))
 	}
 }

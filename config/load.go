@@ -38,63 +38,86 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 		getenv = func(string) string { return "" }
 	}
 	c := Default()
+	lines := map[string]int{}
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		if err := decode(data, getenv, &c); err != nil {
+		if lines, err = decode(data, getenv, &c); err != nil {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
-	c.applyEnv(getenv)
+	for _, field := range c.applyEnv(getenv) {
+		delete(lines, field) // its value is no longer the file's
+	}
 	if err := c.readSecretFiles(); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("config: %w", placeErrors(err, lines))
 	}
 	c.normalize()
 	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("config: %w", placeErrors(err, lines))
 	}
 	return &c, nil
 }
 
+// placeErrors sets the file line of each ValidationError whose field the
+// file wrote.
+func placeErrors(err error, lines map[string]int) error {
+	var walk func(error)
+	walk = func(e error) {
+		if ve, ok := e.(*ValidationError); ok && ve.Line == 0 {
+			ve.Line = lines[ve.Field]
+		}
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+		}
+	}
+	walk(err)
+	return err
+}
+
 // decode parses one YAML document onto c: strict keys and ${VAR} expansion
 // first (see walker), then yaml.v3's typed decoding.
-func decode(data []byte, getenv func(string) string, c *Config) error {
+// It returns the line of every key, by YAML path.
+func decode(data []byte, getenv func(string) string, c *Config) (map[string]int, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil // an empty file: defaults
+			return map[string]int{}, nil // an empty file: defaults
 		}
-		return err
+		return nil, err
 	}
 	var more yaml.Node
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
-		return errors.New("more than one YAML document")
+		return nil, errors.New("more than one YAML document")
 	}
-	w := &walker{getenv: getenv, seen: map[*yaml.Node]bool{}}
+	w := &walker{getenv: getenv, seen: map[*yaml.Node]bool{}, lines: map[string]int{}}
 	w.walk(&doc, reflect.TypeOf(c).Elem(), "")
 	if len(w.errs) > 0 {
-		return errors.Join(w.errs...)
+		return nil, errors.Join(w.errs...)
 	}
-	return doc.Decode(c)
+	return w.lines, doc.Decode(c)
 }
 
-// applyEnv applies the environment overrides of CONTRACT §8.
-func (c *Config) applyEnv(getenv func(string) string) {
-	if v := getenv(EnvNATSURL); v != "" {
-		c.NATS.URL = URL(v)
+// applyEnv applies the environment overrides of CONTRACT §8 and returns the
+// YAML paths it set.
+func (c *Config) applyEnv(getenv func(string) string) []string {
+	var set []string
+	apply := func(name, field string, dst func(string)) {
+		if v := getenv(name); v != "" {
+			dst(v)
+			set = append(set, field)
+		}
 	}
-	if v := getenv(EnvRedisURL); v != "" {
-		c.Redis.URL = URL(v)
-	}
-	if v := getenv(EnvHTTPAddr); v != "" {
-		c.HTTP.Addr = v
-	}
-	if v := getenv(EnvDataDir); v != "" {
-		c.DataDir = v
-	}
+	apply(EnvNATSURL, "nats.url", func(v string) { c.NATS.URL = URL(v) })
+	apply(EnvRedisURL, "redis.url", func(v string) { c.Redis.URL = URL(v) })
+	apply(EnvHTTPAddr, "http.addr", func(v string) { c.HTTP.Addr = v })
+	apply(EnvDataDir, "dataDir", func(v string) { c.DataDir = v })
+	return set
 }
 
 // readSecretFiles reads every clientSecretFile. Errors name the field and

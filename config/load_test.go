@@ -238,3 +238,33 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		t.Errorf("absent file: %v", err)
 	}
 }
+
+func TestLoadPlacesErrorsOnTheirLine(t *testing.T) {
+	yml := "http: {addr: 'localhost:1'}\nsubscriptions:" + sub + "    limits:\n      window: 0s\n"
+	tests := []struct {
+		name     string
+		env      map[string]string
+		field    string
+		wantLine int
+	}{
+		{"from the file", nil, "subscriptions[0].limits.window", 8},
+		{"from the environment: no file line", map[string]string{EnvHTTPAddr: "bad"}, "http.addr", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(mustWrite(t, "c.yaml", yml), env(tt.env))
+			var found bool
+			for _, ve := range validationErrors(err) {
+				if ve.Field == tt.field {
+					found = true
+					if ve.Line != tt.wantLine {
+						t.Errorf("%s: line %d, want %d", ve.Field, ve.Line, tt.wantLine)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no error for %s in %v", tt.field, err)
+			}
+		})
+	}
+}
