@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -64,8 +63,6 @@ type walker struct {
 	errs   []error
 }
 
-var durationType = reflect.TypeOf(time.Duration(0))
-
 func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	for n.Kind == yaml.AliasNode {
 		n = n.Alias
@@ -84,7 +81,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		t = t.Elem()
 	}
 	switch {
-	case t.Kind() == reflect.Struct && t != durationType && n.Kind == yaml.MappingNode:
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
 		w.walkStruct(n, t, path)
 	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		for i, c := range n.Content {

@@ -31,7 +31,8 @@ const (
 //  4. each subscription's clientSecretFile, read into clientSecret;
 //  5. Validate.
 //
-// getenv is os.Getenv in production and a map in tests. Errors name the
+// getenv is os.Getenv in production and a map in tests; nil means an
+// empty environment. Errors name the
 // field (errors.As a *ValidationError) and never hold a secret.
 func Load(path string, getenv func(string) string) (*Config, error) {
 	if getenv == nil {
