@@ -1,0 +1,325 @@
+package repost
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/leadops/repost/policy"
+)
+
+// MaxEventBytes is the largest event body accepted (CONTRACT §3): 1 MiB.
+const MaxEventBytes = 1 << 20
+
+// MaxIDBytes bounds eventId and leadId: the eventId becomes a Nats-Msg-Id
+// header and both end up in keys and logs.
+const MaxIDBytes = 256
+
+// The two Marketo endpoints a failed post-out can name.
+const (
+	EndpointSyncLeads = "/rest/v1/leads.json"      // Sync Leads
+	EndpointPushLead  = "/rest/v1/leads/push.json" // Push Lead: DAP's "Add to Program" routing
+)
+
+// UnknownSubscription is the subscription an event is parked under when its
+// own cannot be read.
+const UnknownSubscription = "_"
+
+// InvalidEventError is a rule of CONTRACT §3 that an event breaks. Field is the
+// JSON path of the offending value ("leadId", "requestContent.input[0]"), or
+// empty when the body as a whole is at fault.
+type InvalidEventError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidEventError) Error() string {
+	if e.Field == "" {
+		return "invalid event: " + e.Reason
+	}
+	return fmt.Sprintf("invalid event: field %q: %s", e.Field, e.Reason)
+}
+
+func invalid(field, reason string) *InvalidEventError {
+	return &InvalidEventError{Field: field, Reason: reason}
+}
+
+// asInvalid turns a walker error into an *InvalidEventError.
+func asInvalid(err error) error {
+	var pe *pathError
+	if errors.As(err, &pe) {
+		return invalid(pe.path, pe.reason)
+	}
+	var ie *InvalidEventError
+	if errors.As(err, &ie) {
+		return ie
+	}
+	return invalid("", err.Error())
+}
+
+// Event is one failed post-out (CONTRACT §3), as DAP sent it.
+type Event struct {
+	EventID      string
+	LeadID       string
+	SourceID     string
+	Subscription string
+	Endpoint     string
+	// RequestContent is the Marketo request body DAP sent, kept exactly.
+	RequestContent RequestContent
+	// ResponseStatusCode is the HTTP status or Marketo code DAP logged; empty
+	// when the event has none.
+	ResponseStatusCode policy.Code
+	ResponseReason     string
+	// Response is DAP's response envelope, compacted but otherwise verbatim;
+	// nil when absent or null. Failure reads it.
+	Response    json.RawMessage
+	AttemptedAt time.Time
+	// Extra holds top-level keys this version does not know, compacted, so
+	// that a re-encoded event loses nothing DAP sent.
+	Extra map[string]json.RawMessage
+}
+
+// eventFields decodes each known top-level key; the error is a reason.
+var eventFields = map[string]func(e *Event, raw json.RawMessage) error{
+	"eventId":      func(e *Event, raw json.RawMessage) error { return decodeString(raw, &e.EventID) },
+	"leadId":       func(e *Event, raw json.RawMessage) error { return decodeString(raw, &e.LeadID) },
+	"sourceId":     func(e *Event, raw json.RawMessage) error { return decodeString(raw, &e.SourceID) },
+	"subscription": func(e *Event, raw json.RawMessage) error { return decodeString(raw, &e.Subscription) },
+	"endpoint":     func(e *Event, raw json.RawMessage) error { return decodeString(raw, &e.Endpoint) },
+	"responseReason": func(e *Event, raw json.RawMessage) error {
+		return decodeString(raw, &e.ResponseReason)
+	},
+	"requestContent": func(e *Event, raw json.RawMessage) error { return e.RequestContent.UnmarshalJSON(raw) },
+	"responseStatusCode": func(e *Event, raw json.RawMessage) error {
+		c, err := decodeStatusCode(raw)
+		e.ResponseStatusCode = c
+		return err
+	},
+	"response": func(e *Event, raw json.RawMessage) error {
+		switch k := rawKind(raw); k {
+		case "null":
+			return nil
+		case "object", "string":
+			e.Response = compact(raw)
+			return nil
+		default:
+			return fmt.Errorf("must be an object, got %s", k)
+		}
+	},
+	"attemptedAt": func(e *Event, raw json.RawMessage) error {
+		switch k := rawKind(raw); k {
+		case "null":
+			return nil
+		case "string":
+			if err := json.Unmarshal(raw, &e.AttemptedAt); err != nil {
+				return errors.New("must be an RFC 3339 time")
+			}
+			return nil
+		default:
+			return fmt.Errorf("must be an RFC 3339 time string, got %s", k)
+		}
+	},
+}
+
+// DecodeEvent decodes and checks one failed post-out event (CONTRACT §3).
+// subjectSubscription is the last token of the subject it arrived on; when
+// not empty, the event's subscription must equal it. Every rule broken is an
+// *InvalidEventError.
+func DecodeEvent(data []byte, subjectSubscription string) (*Event, error) {
+	if len(data) > MaxEventBytes {
+		return nil, invalid("", fmt.Sprintf("body is %d bytes, over the limit of %d", len(data), MaxEventBytes))
+	}
+	if !utf8.Valid(data) {
+		return nil, invalid("", "body is not valid UTF-8")
+	}
+	members, err := readObject(data, "")
+	if err != nil {
+		return nil, asInvalid(err)
+	}
+	e := &Event{}
+	for _, m := range members {
+		decode, known := eventFields[m.Key]
+		if !known {
+			if e.Extra == nil {
+				e.Extra = make(map[string]json.RawMessage)
+			}
+			e.Extra[m.Key] = compact(m.Value)
+			continue
+		}
+		if err := decode(e, m.Value); err != nil {
+			var ie *InvalidEventError
+			if errors.As(err, &ie) {
+				return nil, ie
+			}
+			return nil, invalid(m.Key, err.Error())
+		}
+	}
+	if err := e.validate(members, subjectSubscription); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// UnmarshalJSON decodes with DecodeEvent, without a subject to match.
+func (e *Event) UnmarshalJSON(data []byte) error {
+	got, err := DecodeEvent(data, "")
+	if err != nil {
+		return err
+	}
+	*e = *got
+	return nil
+}
+
+func (e *Event) validate(members []member, subjectSubscription string) error {
+	present := make(map[string]bool, len(members))
+	for _, m := range members {
+		present[m.Key] = true
+	}
+	for _, key := range []string{"eventId", "leadId", "subscription", "endpoint", "requestContent"} {
+		if !present[key] {
+			return invalid(key, "missing")
+		}
+	}
+	if err := checkID("eventId", e.EventID); err != nil {
+		return err
+	}
+	if err := checkID("leadId", e.LeadID); err != nil {
+		return err
+	}
+	if reason := subscriptionProblem(e.Subscription); reason != "" {
+		return invalid("subscription", reason)
+	}
+	if subjectSubscription != "" && e.Subscription != subjectSubscription {
+		return invalid("subscription", fmt.Sprintf("%q does not match the subject's %q", e.Subscription, subjectSubscription))
+	}
+	switch e.Endpoint {
+	case EndpointSyncLeads:
+	case EndpointPushLead:
+		if e.RequestContent.ProgramName() == "" {
+			return invalid("requestContent.programName", "missing (Push Lead requires it)")
+		}
+	case "":
+		return invalid("endpoint", "must not be empty")
+	default:
+		return invalid("endpoint", fmt.Sprintf("%q is neither %s nor %s", truncate(e.Endpoint, 80), EndpointSyncLeads, EndpointPushLead))
+	}
+	return nil
+}
+
+func checkID(field, s string) error {
+	if reason := idProblem(s); reason != "" {
+		return invalid(field, reason)
+	}
+	return nil
+}
+
+func idProblem(s string) string {
+	switch {
+	case s == "":
+		return "must not be empty"
+	case len(s) > MaxIDBytes:
+		return fmt.Sprintf("longer than %d bytes", MaxIDBytes)
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return "must not contain control characters"
+	}
+	return ""
+}
+
+// subscriptionProblem keeps subscriptions usable as one NATS subject token.
+func subscriptionProblem(s string) string {
+	switch {
+	case s == "":
+		return "must not be empty"
+	case s == UnknownSubscription:
+		return fmt.Sprintf("%q is reserved for unreadable events", s)
+	case len(s) > 128:
+		return "longer than 128 bytes"
+	case strings.IndexFunc(s, func(r rune) bool {
+		return r == '.' || r == '*' || r == '>' || unicode.IsSpace(r) || unicode.IsControl(r)
+	}) >= 0:
+		return "must not contain '.', '*', '>', spaces or control characters (it is a subject token)"
+	}
+	return ""
+}
+
+// decodeString accepts a string or null (left empty).
+func decodeString(raw json.RawMessage, dst *string) error {
+	switch k := rawKind(raw); k {
+	case "string":
+		return json.Unmarshal(raw, dst)
+	case "null":
+		return nil
+	default:
+		return fmt.Errorf("must be a string, got %s", k)
+	}
+}
+
+// decodeStatusCode accepts a number or a quoted number from 0 to 99999;
+// null and "" mean none.
+func decodeStatusCode(raw json.RawMessage) (policy.Code, error) {
+	var text string
+	switch k := rawKind(raw); k {
+	case "null":
+		return "", nil
+	case "string":
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return "", err
+		}
+		if strings.TrimSpace(text) == "" {
+			return "", nil
+		}
+	case "number":
+		text = string(bytes.TrimSpace(raw))
+	default:
+		return "", fmt.Errorf("must be a number, got %s", k)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(text))
+	if err != nil || n < 0 || n > 99999 {
+		return "", fmt.Errorf("%s is not a status code (an integer from 0 to 99999)", truncate(text, 40))
+	}
+	return policy.CodeOf(n), nil
+}
+
+// MarshalJSON writes the known keys in the order of CONTRACT §3, then the
+// unknown ones sorted, so that DecodeEvent gives back an equal Event.
+func (e Event) MarshalJSON() ([]byte, error) {
+	w := newObjectWriter()
+	w.value("eventId", e.EventID)
+	w.value("leadId", e.LeadID)
+	if e.SourceID != "" {
+		w.value("sourceId", e.SourceID)
+	}
+	w.value("subscription", e.Subscription)
+	w.value("endpoint", e.Endpoint)
+	w.value("requestContent", e.RequestContent)
+	if e.ResponseStatusCode != "" {
+		w.value("responseStatusCode", e.ResponseStatusCode)
+	}
+	if e.ResponseReason != "" {
+		w.value("responseReason", e.ResponseReason)
+	}
+	if len(e.Response) > 0 {
+		w.raw("response", e.Response)
+	}
+	if !e.AttemptedAt.IsZero() {
+		w.value("attemptedAt", e.AttemptedAt)
+	}
+	w.rawMap(e.Extra, nil)
+	return w.close()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
