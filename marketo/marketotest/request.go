@@ -1,0 +1,186 @@
+package marketotest
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strconv"
+)
+
+// leadsRequest is the body of Sync Leads and Push Lead.
+type leadsRequest struct {
+	Action          string            `json:"action"`
+	LookupField     string            `json:"lookupField"`
+	PartitionName   string            `json:"partitionName"`
+	AsyncProcessing bool              `json:"asyncProcessing"` // accepted, answered synchronously
+	ProgramName     string            `json:"programName"`
+	ProgramStatus   string            `json:"programStatus"`
+	Source          string            `json:"source"`
+	Reason          string            `json:"reason"`
+	Input           []json.RawMessage `json:"input"`
+
+	ep        endpoint
+	partition string   // PartitionName or the default
+	records   []record // Input decoded
+}
+
+// record is one input record, its fields in the order sent.
+type record struct {
+	fields []kv
+	bad    bool // not a JSON object
+}
+
+type kv struct {
+	key string
+	val any // string, json.Number, bool, nil, []any or map[string]any
+}
+
+var validActions = map[string]bool{"createOnly": true, "updateOnly": true, "createOrUpdate": true, "createDuplicate": true}
+
+// parseRequest checks the content type and the call-level parameters.
+func (s *Sim) parseRequest(r *http.Request, ep endpoint, body []byte) (*leadsRequest, string, string) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return nil, "612", "Invalid Content Type"
+	}
+	req := &leadsRequest{ep: ep}
+	if err := json.Unmarshal(body, req); err != nil {
+		return nil, "609", "Invalid JSON"
+	}
+	switch {
+	case len(req.Input) == 0:
+		return req, "701", "'input' cannot be blank"
+	case len(req.Input) > s.opts.Limits.MaxBatch:
+		return req, "1003", "Batch size " + strconv.Itoa(len(req.Input)) + " exceeds the limit of " + strconv.Itoa(s.opts.Limits.MaxBatch) + " records"
+	}
+	if req.LookupField == "" {
+		req.LookupField = "email"
+	}
+	req.partition = req.PartitionName
+	if req.partition == "" {
+		req.partition = DefaultPartition
+	}
+	if ep == epPush {
+		if req.ProgramName == "" {
+			return req, "1002", "Missing value for required parameter 'programName'"
+		}
+		req.Action = "createOrUpdate" // Push Lead always upserts
+	}
+	if req.Action == "" {
+		req.Action = "createOrUpdate"
+	}
+	if !validActions[req.Action] {
+		return req, "1003", "Invalid action '" + req.Action + "'"
+	}
+	req.records = make([]record, len(req.Input))
+	for i, raw := range req.Input {
+		req.records[i] = decodeRecord(raw)
+	}
+	return req, "", ""
+}
+
+func decodeRecord(raw json.RawMessage) record {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return record{bad: true}
+	}
+	var rec record
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return record{bad: true}
+		}
+		k, _ := t.(string)
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return record{bad: true}
+		}
+		rec.fields = append(rec.fields, kv{key: k, val: v})
+	}
+	return rec
+}
+
+func (rec record) get(key string) (any, bool) {
+	for i := len(rec.fields) - 1; i >= 0; i-- { // the last duplicate wins, as in a JSON decoder
+		if rec.fields[i].key == key {
+			return rec.fields[i].val, true
+		}
+	}
+	return nil, false
+}
+
+// lookupKey is the in-flight key of a record, "" when it has no usable value.
+func lookupKey(field string, rec record) string {
+	v, ok := rec.get(field)
+	if !ok || v == nil {
+		return ""
+	}
+	n := normalize(rawScalar(v))
+	if n == "" {
+		return ""
+	}
+	return field + "\x00" + n
+}
+
+// registerKeys marks the call's lookup values as in flight. A value another
+// call has in flight for a lead that does not exist yet is "forced": this
+// call will create its own lead, as two concurrent upserts do in Marketo.
+func (s *Sim) registerKeys(c *callState, req *leadsRequest) map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var forced map[string]bool
+	seen := map[string]bool{}
+	for _, rec := range req.records {
+		k := lookupKey(req.LookupField, rec)
+		if k == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		if s.keys[k] > 0 {
+			s.counters.sameKeyInFlight++
+			if len(s.store.find(req.LookupField, k[len(req.LookupField)+1:])) == 0 {
+				if forced == nil {
+					forced = map[string]bool{}
+				}
+				forced[k] = true
+			}
+		}
+		s.keys[k]++
+		c.keys = append(c.keys, k)
+	}
+	return forced
+}
+
+func (s *Sim) unregisterKeysLocked(c *callState) {
+	for _, k := range c.keys {
+		if s.keys[k]--; s.keys[k] <= 0 {
+			delete(s.keys, k)
+		}
+	}
+	c.keys = nil
+}
+
+// answerLeads applies the records and builds the success answer.
+func (s *Sim) answerLeads(c *callState, req *leadsRequest, forced map[string]bool) answer {
+	s.mu.Lock()
+	results := make([]Result, len(req.records))
+	for i, rec := range req.records {
+		results[i] = s.applyLocked(req, rec, forced)
+		s.counters.recordStatus[results[i].Status]++
+		for _, r := range results[i].Reasons {
+			s.counters.reasonCodes[r.Code]++
+		}
+	}
+	s.mu.Unlock()
+	c.processed = true
+	if c.code == "" {
+		c.code = CodeOK
+	}
+	b, _ := json.Marshal(envelope{RequestID: requestID(c.at), Success: true, Result: results})
+	if c.code == string(FaultTruncated) {
+		b = b[:len(b)/2]
+	}
+	return answer{status: http.StatusOK, ctype: "application/json;charset=UTF-8", body: b}
+}
