@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/leadops/repost/config"
+	"github.com/leadops/repost/marketo"
+	"github.com/leadops/repost/policy"
+	"github.com/leadops/repost/queue"
+	"github.com/leadops/repost/quota"
+	"github.com/leadops/repost/worker"
+)
+
+// app is a wired repostd: NATS (embedded or remote), the limiter (Redis or
+// in-process), one Marketo client per subscription, the worker and its
+// HTTP listener.
+type app struct {
+	cfg    *config.Config
+	log    *zap.Logger
+	emb    *queue.Embedded
+	q      *queue.Queue
+	store  quota.Store
+	rdb    redis.UniversalClient
+	reg    *prometheus.Registry
+	w      *worker.Worker
+	srv    *http.Server
+	ln     net.Listener
+	closed sync.Once
+}
+
+// appOptions adjust the wiring for the demo and tests.
+type appOptions struct {
+	httpClient *http.Client     // Marketo transport; nil: the tuned default
+	now        func() time.Time // clock; nil: time.Now
+	owner      string           // replica name
+}
+
+// newApp connects everything the configuration names. On error, whatever
+// was started is closed again.
+func newApp(ctx context.Context, cfg *config.Config, log *zap.Logger, o appOptions) (a *app, err error) {
+	a = &app{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.close()
+			a = nil
+		}
+	}()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err = a.connectNATS(ctx); err != nil {
+		return nil, err
+	}
+	tokens, err := a.connectLimiter(ctx, o.now)
+	if err != nil {
+		return nil, err
+	}
+	overrides, err := cfg.PolicyOverrides()
+	if err != nil {
+		return nil, err
+	}
+	pol, err := policy.New(policy.Config{MaxAttempts: cfg.Policy.MaxAttempts, Overrides: overrides, Rand: lockedRand()})
+	if err != nil {
+		return nil, err
+	}
+	subs, err := a.subscriptions(tokens, o)
+	if err != nil {
+		return nil, err
+	}
+	a.w, err = worker.New(a.q, a.store, pol, worker.Config{
+		Subscriptions: subs, Linger: cfg.Worker.Linger, BatchSize: cfg.Worker.BatchSize,
+		FetchSize: cfg.Worker.FetchBatch, ShutdownTimeout: cfg.Worker.ShutdownTimeout,
+		Version: version, Owner: o.owner, Now: o.now, Logger: log, Registerer: a.reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.ln, err = net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("http: listen on %s: %w", cfg.HTTP.Addr, err)
+	}
+	a.srv = &http.Server{Handler: a.w.Handler(a.reg), ReadHeaderTimeout: 5 * time.Second}
+	return a, nil
+}
+
+func (a *app) connectNATS(ctx context.Context) error {
+	url := a.cfg.NATS.URL.Reveal()
+	if url == "" {
+		emb, err := queue.StartEmbedded(a.cfg.DataDir, 0)
+		if err != nil {
+			return err
+		}
+		a.emb, url = emb, emb.URL
+		a.log.Info("embedded NATS started", zap.String("url", url), zap.String("dataDir", a.cfg.DataDir))
+	}
+	storage := jetstream.FileStorage
+	if a.cfg.NATS.Storage == "memory" {
+		storage = jetstream.MemoryStorage
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	q, err := queue.Connect(cctx, queue.Options{
+		URL: url, User: a.cfg.NATS.User, Password: a.cfg.NATS.Password.Reveal(), CredsFile: a.cfg.NATS.CredsFile,
+		CAFile: a.cfg.NATS.TLS.CAFile, CertFile: a.cfg.NATS.TLS.CertFile, KeyFile: a.cfg.NATS.TLS.KeyFile,
+		Name: "repostd", Prefix: a.cfg.NATS.SubjectPrefix, Replicas: a.cfg.NATS.Replicas, Storage: storage,
+		OnStatus: func(up bool) {
+			if up {
+				a.log.Info("NATS connected")
+			} else {
+				a.log.Warn("NATS disconnected; reconnecting")
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	a.q = q
+	return nil
+}
+
+// connectLimiter opens Redis when configured, else in-process limits (one
+// replica only). It returns the token store the Marketo clients share.
+func (a *app) connectLimiter(ctx context.Context, now func() time.Time) (marketo.TokenStore, error) {
+	url := a.cfg.Redis.URL.Reveal()
+	if url == "" {
+		a.log.Warn("no Redis URL: limits are kept in this process; run ONE replica only, or Marketo's limits will be exceeded")
+		a.store = quota.NewMemory(quota.MemoryOptions{Now: now})
+		return marketo.NewMemoryTokenStore(), nil
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis.url: %s", redactSecret(err.Error(), url))
+	}
+	if p := a.cfg.Redis.Password.Reveal(); p != "" {
+		opts.Password = p
+	}
+	if a.cfg.Redis.TLS.Enabled() {
+		tc, err := tlsConfig(a.cfg.Redis.TLS)
+		if err != nil {
+			return nil, err
+		}
+		opts.TLSConfig = tc
+	}
+	a.rdb = redis.NewClient(opts)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := a.rdb.Ping(pctx).Err(); err != nil {
+		// Not fatal: admission fails closed until Redis answers.
+		a.log.Warn("Redis not reachable yet; nothing is admitted until it is", zap.Error(err))
+	}
+	a.store = quota.NewRedis(a.rdb, quota.RedisOptions{Now: now})
+	return quota.NewRedisTokenStore(a.rdb, quota.TokenStoreOptions{}), nil
+}
+
+func (a *app) subscriptions(tokens marketo.TokenStore, o appOptions) ([]worker.Subscription, error) {
+	var subs []worker.Subscription
+	for _, s := range a.cfg.Subscriptions {
+		client, err := marketo.New(marketo.Config{
+			Subscription: s.ID, Endpoint: s.Endpoint, ClientID: s.ClientID,
+			ClientSecret: s.ClientSecret.Reveal(), AllowInsecure: s.AllowInsecure,
+			Tokens: tokens, HTTPClient: o.httpClient, MaxConns: s.Limits.MaxConcurrency,
+			OnCall: a.logCall, Logger: a.log, Now: o.now,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("subscription %s: %w", s.ID, err)
+		}
+		subs = append(subs, worker.Subscription{
+			ID: s.ID, Client: client,
+			Limits: quota.Limits{DailyQuota: s.Limits.DailyQuota, CallsPerWindow: s.Limits.CallsPerWindow,
+				Window: s.Limits.Window, MaxConcurrency: s.Limits.MaxConcurrency, LeaseTTL: a.cfg.Worker.LeaseTTL},
+			Probe: func(ctx context.Context) error { _, err := client.Describe(ctx); return err },
+		})
+	}
+	return subs, nil
+}
+
+// logCall is the post-out log: one line per Marketo call, no bodies (they
+// hold lead data) unless debug is on.
+func (a *app) logCall(r marketo.CallRecord) {
+	fields := []zap.Field{
+		zap.String("subscription", r.Subscription), zap.String("method", r.Method), zap.String("path", r.Path),
+		zap.Int("leads", r.Records), zap.Int("status", r.Status), zap.String("code", r.Code),
+		zap.String("requestId", r.RequestID), zap.Duration("duration", r.Duration),
+	}
+	if r.Err != "" {
+		fields = append(fields, zap.String("error", r.Err))
+	}
+	if a.cfg.Log.Debug {
+		fields = append(fields, zap.ByteString("request", r.RequestBody), zap.ByteString("response", r.ResponseBody))
+	}
+	a.log.Info("marketo call", fields...)
+}
+
+// run serves until ctx ends, then shuts down in order: the worker stops
+// fetching and finishes or hands back in-flight work (releasing its leases),
+// the HTTP listener closes, NATS drains, Redis closes, the embedded server stops.
+func (a *app) run(ctx context.Context) error {
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- a.srv.Serve(a.ln) }()
+	a.log.Info("repostd started", zap.String("version", version), zap.String("http", a.ln.Addr().String()))
+	err := a.w.Run(ctx)
+	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = a.srv.Shutdown(sctx)
+	if herr := <-httpErr; herr != nil && !errors.Is(herr, http.ErrServerClosed) && err == nil {
+		err = herr
+	}
+	a.close()
+	return err
+}
+
+func (a *app) close() {
+	a.closed.Do(func() {
+		if a.ln != nil && a.srv == nil {
+			_ = a.ln.Close()
+		}
+		if a.q != nil {
+			a.q.Close()
+		}
+		if a.store != nil {
+			_ = a.store.Close()
+		}
+		if a.rdb != nil {
+			_ = a.rdb.Close()
+		}
+		if a.emb != nil {
+			a.emb.Shutdown()
+		}
+		_ = a.log.Sync()
+	})
+}
+
+func tlsConfig(t config.TLS) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("redis.tls.caFile: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("redis.tls.caFile: no certificate in %s", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		c, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("redis.tls.certFile: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{c}
+	}
+	return tc, nil
+}
+
+// lockedRand is the jitter source of the policy, safe for concurrent use.
+func lockedRand() func() float64 {
+	var mu sync.Mutex
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x7265706f7374))
+	return func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return r.Float64()
+	}
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/leadops/repost/config"
+)
+
+// serve runs the worker of a configuration file until ctx ends.
+func serve(ctx context.Context, path string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := config.Load(path, getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	log.Info("configuration", zap.String("file", path), zap.String("config", cfg.Redacted()))
+	a, err := newApp(ctx, cfg, log, appOptions{})
+	if err != nil {
+		return err
+	}
+	return a.run(ctx)
+}
+
+// newLogger writes JSON lines, one event per line, at the configured level.
+func newLogger(l config.Log, w io.Writer) *zap.Logger {
+	level := zapcore.InfoLevel
+	if err := level.UnmarshalText([]byte(l.Level)); err != nil || l.Level == "" {
+		level = zapcore.InfoLevel
+	}
+	if l.Debug {
+		level = zapcore.DebugLevel
+	}
+	enc := zap.NewProductionEncoderConfig()
+	enc.TimeKey, enc.EncodeTime = "ts", zapcore.ISO8601TimeEncoder
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), level)
+	return zap.New(core)
+}
+
+// redactSecret removes the password of a URL from a message about it.
+func redactSecret(msg, url string) string {
+	if i := strings.Index(url, "@"); i > 0 {
+		if j := strings.LastIndex(url[:i], ":"); j > 0 && !strings.HasPrefix(url[j:], "://") {
+			if pw := url[j+1 : i]; pw != "" {
+				msg = strings.ReplaceAll(msg, pw, "[redacted]")
+			}
+		}
+	}
+	return msg
+}
