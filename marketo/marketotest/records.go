@@ -13,7 +13,7 @@ func skipped(code, msg string) Result {
 }
 
 // applyLocked applies one record of a call, with s.mu held.
-func (s *Sim) applyLocked(req *leadsRequest, rec record, forced map[string]bool) Result {
+func (s *Sim) applyLocked(req *leadsRequest, rec record, absent map[string]*keyState) Result {
 	if rec.bad {
 		return skipped("1003", "Invalid data")
 	}
@@ -33,8 +33,8 @@ func (s *Sim) applyLocked(req *leadsRequest, rec record, forced map[string]bool)
 	}
 	key := lookupKey(req.LookupField, rec)
 	matches := s.store.find(req.LookupField, normalize(vals[req.LookupField]))
-	if forced[key] {
-		delete(forced, key) // the call's first record with this key creates; the next update it
+	if ks := absent[key]; ks != nil && ks.contended {
+		delete(absent, key) // the call's first record with this key creates; the next ones update it
 		matches = nil
 	}
 	if req.ep == epPush && len(matches) == 1 && s.pastStatus(req, matches[0], step) {

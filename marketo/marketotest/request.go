@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 )
 
@@ -124,50 +125,59 @@ func lookupKey(field string, rec record) string {
 	return field + "\x00" + n
 }
 
-// registerKeys marks the call's lookup values as in flight. A value another
-// call has in flight for a lead that does not exist yet is "forced": this
-// call will create its own lead, as two concurrent upserts do in Marketo.
-func (s *Sim) registerKeys(c *callState, req *leadsRequest) map[string]bool {
+// keyState is a lookup value in flight in one or more calls.
+type keyState struct {
+	calls     int
+	contended bool // two calls had it in flight at once
+}
+
+// registerKeys marks the call's lookup values as in flight. When two calls
+// have the same value in flight and no lead had it when they arrived, both
+// create a lead, as two concurrent upserts do in Marketo. The returned map
+// holds the call's values that had no lead on arrival.
+func (s *Sim) registerKeys(c *callState, req *leadsRequest) map[string]*keyState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var forced map[string]bool
-	seen := map[string]bool{}
+	absent := map[string]*keyState{}
 	for _, rec := range req.records {
 		k := lookupKey(req.LookupField, rec)
-		if k == "" || seen[k] {
+		if k == "" || slices.Contains(c.keys, k) {
 			continue
 		}
-		seen[k] = true
-		if s.keys[k] > 0 {
+		ks := s.keys[k]
+		if ks == nil {
+			ks = &keyState{}
+			s.keys[k] = ks
+		} else {
 			s.counters.sameKeyInFlight++
-			if len(s.store.find(req.LookupField, k[len(req.LookupField)+1:])) == 0 {
-				if forced == nil {
-					forced = map[string]bool{}
-				}
-				forced[k] = true
-			}
+			ks.contended = true
 		}
-		s.keys[k]++
+		ks.calls++
 		c.keys = append(c.keys, k)
+		if len(s.store.find(req.LookupField, k[len(req.LookupField)+1:])) == 0 {
+			absent[k] = ks
+		}
 	}
-	return forced
+	return absent
 }
 
 func (s *Sim) unregisterKeysLocked(c *callState) {
 	for _, k := range c.keys {
-		if s.keys[k]--; s.keys[k] <= 0 {
-			delete(s.keys, k)
+		if ks := s.keys[k]; ks != nil {
+			if ks.calls--; ks.calls <= 0 {
+				delete(s.keys, k)
+			}
 		}
 	}
 	c.keys = nil
 }
 
 // answerLeads applies the records and builds the success answer.
-func (s *Sim) answerLeads(c *callState, req *leadsRequest, forced map[string]bool) answer {
+func (s *Sim) answerLeads(c *callState, req *leadsRequest, absent map[string]*keyState) answer {
 	s.mu.Lock()
 	results := make([]Result, len(req.records))
 	for i, rec := range req.records {
-		results[i] = s.applyLocked(req, rec, forced)
+		results[i] = s.applyLocked(req, rec, absent)
 		s.counters.recordStatus[results[i].Status]++
 		for _, r := range results[i].Reasons {
 			s.counters.reasonCodes[r.Code]++

@@ -85,6 +85,9 @@ func (s *Sim) handleREST(r *http.Request, c *callState) answer {
 	if ep == epUnknown {
 		return apiError(c, "610", "Requested resource not found")
 	}
+	if ep == epGetLeads {
+		return s.getLeads(r, c, body)
+	}
 	req, code, msg := s.parseRequest(r, ep, body)
 	if req != nil {
 		c.records = len(req.Input)
@@ -92,12 +95,25 @@ func (s *Sim) handleREST(r *http.Request, c *callState) answer {
 	if code != "" {
 		return apiError(c, code, msg)
 	}
-	forced := s.registerKeys(c, req)
+	absent := s.registerKeys(c, req)
 	s.hold(r.Context(), len(req.Input))
 	if a, faulted := s.fault(r.Context(), c); faulted {
 		return a
 	}
-	return s.answerLeads(c, req, forced)
+	return s.answerLeads(c, req, absent)
+}
+
+func (s *Sim) getLeads(r *http.Request, c *callState, body []byte) answer {
+	g, code, msg := s.parseGetLeads(r, body)
+	if code != "" {
+		return apiError(c, code, msg)
+	}
+	c.records = len(g.values)
+	s.hold(r.Context(), 0)
+	if a, faulted := s.fault(r.Context(), c); faulted {
+		return a
+	}
+	return s.answerGetLeads(c, g)
 }
 
 func (s *Sim) hold(ctx context.Context, records int) {
@@ -186,12 +202,23 @@ const (
 	epWrongMethod
 	epSync
 	epPush
+	epGetLeads
 )
 
+// route names the endpoint. GET /rest/v1/leads.json is Get Leads by Filter
+// Type when it has a filterType (or arrives as POST with _method=GET), and
+// a wrong method (605) for Sync Leads otherwise.
 func route(r *http.Request) endpoint {
 	var ep endpoint
 	switch r.URL.Path {
 	case SyncLeadsPath:
+		q := r.URL.Query()
+		switch {
+		case r.Method == http.MethodPost && q.Get("_method") == http.MethodGet:
+			return epGetLeads
+		case r.Method == http.MethodGet && q.Has("filterType"):
+			return epGetLeads
+		}
 		ep = epSync
 	case PushLeadPath:
 		ep = epPush

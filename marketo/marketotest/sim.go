@@ -32,7 +32,7 @@ type Sim struct {
 	faultSeq uint64
 	reqSeq   uint64
 	gate     chan struct{} // non-nil while paused
-	keys     map[string]int
+	keys     map[string]*keyState
 }
 
 var _ http.Handler = (*Sim)(nil)
@@ -51,7 +51,7 @@ func New(opts Options) *Sim {
 	return &Sim{
 		opts: opts, loc: loc, tokens: map[string]*token{},
 		store: newStore(), counters: newCounters(), faults: opts.Faults,
-		keys: map[string]int{},
+		keys: map[string]*keyState{},
 	}
 }
 
