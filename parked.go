@@ -230,8 +230,11 @@ func (p *ParkedLead) readOriginal(data []byte, members []member, byKey map[strin
 	}
 	start, end := int(members[pi].start), int(members[pi].end)
 	if pi == 0 && len(members) > 1 {
-		// The member after it keeps its comma unless we take it along.
+		// Take the comma after it along, and the blanks up to the next key.
 		end += bytes.IndexByte(data[end:], ',') + 1
+		for end < len(data) && isBlank(data[end]) {
+			end++
+		}
 	}
 	p.Original = append(append([]byte(nil), data[:start]...), data[end:]...)
 	return nil
@@ -250,15 +253,20 @@ var peekPatterns = map[string]*regexp.Regexp{
 func PeekEventID(data []byte) string { return peekString(data, "eventId") }
 
 func peekString(data []byte, key string) string {
-	var s string
+	var raw []byte
 	var top map[string]json.RawMessage
 	if json.Unmarshal(data, &top) == nil {
-		s = stringOf(top[key])
+		raw = top[key]
 	} else if m := peekPatterns[key].FindSubmatch(data); m != nil {
-		_ = json.Unmarshal(m[1], &s)
+		raw = m[1]
 	}
-	if idProblem(s) != "" || !utf8.ValidString(s) {
+	// encoding/json would turn bytes that are not UTF-8 into U+FFFD: an ID
+	// nobody sent.
+	s := stringOf(raw)
+	if !utf8.Valid(raw) || idProblem(s) != "" {
 		return ""
 	}
 	return s
 }
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
