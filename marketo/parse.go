@@ -24,7 +24,7 @@ type wireError struct {
 
 type wireResult struct {
 	ID      wireInt     `json:"id"`
-	Status  string      `json:"status"`
+	Status  wireStatus  `json:"status"`
 	Reasons []wireError `json:"reasons"`
 }
 
@@ -48,6 +48,29 @@ func (n *wireInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// wireStatus reads a record status without allocating for the usual ones.
+type wireStatus string
+
+func (s *wireStatus) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case `"created"`:
+		*s = StatusCreated
+	case `"updated"`:
+		*s = StatusUpdated
+	case `"skipped"`:
+		*s = StatusSkipped
+	case "null":
+		*s = ""
+	default:
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = wireStatus(v)
+	}
+	return nil
+}
+
 // parseLeads reads a lead write's answer; want is the number of input records.
 func parseLeads(status int, body []byte, want int, ex exchange, r *redactor) (*Response, error) {
 	var env envelope[[]wireResult]
@@ -61,7 +84,7 @@ func parseLeads(status int, body []byte, want int, ex exchange, r *redactor) (*R
 	}
 	resp.Results = make([]Result, len(env.Result))
 	for i, w := range env.Result {
-		res := Result{ID: int64(w.ID), Status: w.Status}
+		res := Result{ID: int64(w.ID), Status: string(w.Status)}
 		if len(w.Reasons) > 0 {
 			res.Reasons = make([]Reason, len(w.Reasons))
 			for j, rw := range w.Reasons {

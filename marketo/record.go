@@ -102,6 +102,11 @@ func (r *redactor) clip(b []byte) []byte {
 	if len(b) == 0 {
 		return nil
 	}
+	// Redact only what can be kept: a secret starting before the limit ends
+	// within the margin.
+	if margin := RecordBodyLimit + max(len(r.secret), 1024); len(b) > margin {
+		b = b[:margin]
+	}
 	b = r.bytes(b)
 	if len(b) > RecordBodyLimit {
 		b = b[:RecordBodyLimit]

@@ -217,3 +217,62 @@ func mustSync(tb testing.TB, c *Client, n int) *Response {
 	}
 	return resp
 }
+
+func TestWaitForAnotherReplicaIsBounded(t *testing.T) {
+	f := newFake(t)
+	store := NewMemoryTokenStore()
+	if _, ok, _ := store.Lock(context.Background(), testSub, time.Hour); !ok { // a replica stuck refreshing
+		t.Fatal("lock")
+	}
+	cfg := testConfig(f.URL)
+	cfg.Tokens = store
+	c := mustClient(t, cfg)
+	c.lockTTL, c.identityTimeout = 50*time.Millisecond, 50*time.Millisecond
+	_, err := c.SyncLeads(context.Background(), nil, records(1))
+	if !errors.Is(err, ErrTokenWait) || f.identityCalls.Load() != 0 {
+		t.Fatalf("err = %v, identity calls %d", err, f.identityCalls.Load())
+	}
+}
+
+func TestStaleRefreshLockIsTakenOver(t *testing.T) {
+	f := newFake(t)
+	store := NewMemoryTokenStore()
+	if _, ok, _ := store.Lock(context.Background(), testSub, 100*time.Millisecond); !ok { // holder died
+		t.Fatal("lock")
+	}
+	cfg := testConfig(f.URL)
+	cfg.Tokens = store
+	c := mustClient(t, cfg)
+	mustSync(t, c, 1)
+	if n := f.identityCalls.Load(); n != 1 {
+		t.Fatalf("identity calls = %d", n)
+	}
+	tok, _, ok, _ := store.Load(context.Background(), testSub)
+	if !ok || tok != f.currentToken() {
+		t.Fatal("token not shared through the store")
+	}
+}
+
+func TestRejectedTokenDroppedFromStoreOnlyIfUnchanged(t *testing.T) {
+	f := newFake(t)
+	store := NewMemoryTokenStore()
+	cfg := testConfig(f.URL)
+	cfg.Tokens = store
+	c := mustClient(t, cfg)
+	mustSync(t, c, 1)
+	old := f.currentToken()
+	ctx := context.Background()
+	// Another replica already replaced the token: dropping the old one must keep it.
+	must(t, store.Store(ctx, testSub, "fresh-from-replica", time.Now().Add(time.Hour)))
+	c.invalidate(ctx, old, ErrAccessTokenInvalid)
+	if tok, _, ok, _ := store.Load(ctx, testSub); !ok || tok != "fresh-from-replica" {
+		t.Fatalf("store holds %q %v", tok, ok)
+	}
+	if _, ok := c.local.get(time.Now()); ok {
+		t.Fatal("rejected token still cached")
+	}
+	c.invalidate(ctx, "fresh-from-replica", ErrAccessTokenInvalid)
+	if _, _, ok, _ := store.Load(ctx, testSub); ok {
+		t.Fatal("rejected token kept in the store")
+	}
+}
