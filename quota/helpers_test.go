@@ -152,7 +152,7 @@ func (s *redisServer) mustClient(tb testing.TB) redis.UniversalClient {
 	} else {
 		c = redis.NewClient(&redis.Options{
 			Addr: s.addr, DialTimeout: 300 * time.Millisecond,
-			ReadTimeout: time.Second, WriteTimeout: time.Second, MaxRetries: 1,
+			ReadTimeout: time.Second, WriteTimeout: time.Second, MaxRetries: 1, DialerRetries: 1,
 		})
 	}
 	tb.Cleanup(func() { _ = c.Close() })
