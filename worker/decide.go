@@ -22,7 +22,7 @@ func (s *subRunner) finishOrRetry(ctx context.Context, f *finisher, it *item, v 
 	switch d.Action {
 	case policy.ActionPark:
 		f.park(it.msg, it.raw, it.ev, s.sub.ID, repost.ParkInfo{
-			Code: d.ParkCode, Reason: reasonOf(v.message, d), Field: d.Field, Attempts: attempts,
+			Code: d.ParkCode, Reason: reasonOf(v.message, d), Field: fieldOf(d, v.message, it.ev), Attempts: attempts,
 			ParkedAt: now, LastRequest: it.lastRequest(), LastResponse: v.response,
 		}, repost.KindParked, hadState)
 		return true

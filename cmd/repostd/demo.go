@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leadops/repost/config"
+	"github.com/leadops/repost/internal/fixture"
 	"github.com/leadops/repost/marketo/marketotest"
 )
 
@@ -26,11 +27,6 @@ type demoOptions struct {
 	faults   float64
 	interval time.Duration
 }
-
-const (
-	demoSub     = "123-ABC-456"
-	demoUnknown = "999-ZZZ-999"
-)
 
 // runDemo runs everything in one process: an embedded NATS server, limits
 // in this process, the Marketo simulator with a schema and a program, and
@@ -128,7 +124,7 @@ func demoConfig(dataDir, simURL string) *config.Config {
 	cfg.DataDir = dataDir
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Subscriptions = []config.Subscription{{
-		ID: demoSub, Endpoint: simURL, AllowInsecure: true,
+		ID: fixture.Sub, Endpoint: simURL, AllowInsecure: true,
 		ClientID: marketotest.DefaultClientID, ClientSecret: config.Secret(marketotest.DefaultClientSecret),
 		Limits: config.Limits{DailyQuota: 50000, CallsPerWindow: 100, Window: 20 * time.Second, MaxConcurrency: 10},
 	}}

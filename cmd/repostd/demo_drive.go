@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leadops/repost"
+	"github.com/leadops/repost/internal/fixture"
 	"github.com/leadops/repost/marketo/marketotest"
 	"github.com/leadops/repost/queue"
 )
@@ -41,7 +42,7 @@ func (d *demo) drive(ctx context.Context) (*demoReport, error) {
 	defer sub.Unsubscribe()
 	_ = sub.SetPendingLimits(-1, -1)
 	start := time.Now()
-	events := demoEvents(d.o.events, d.o.seed, start.Add(-time.Hour))
+	events := fixture.Mix(d.o.events, d.o.seed, start.Add(-time.Hour))
 	if err := d.a.q.Ensure(ctx); err != nil {
 		return nil, err
 	}
@@ -79,12 +80,12 @@ func (d *demo) drive(ctx context.Context) (*demoReport, error) {
 	}
 }
 
-func (d *demo) publish(ctx context.Context, events []demoEvent) error {
+func (d *demo) publish(ctx context.Context, events []fixture.Event) error {
 	const burst = 500
 	for i := 0; i < len(events); i += burst {
 		b := d.a.q.NewBatch()
 		for _, e := range events[i:min(i+burst, len(events))] {
-			b.Failed(e.sub, e.id, e.data)
+			b.Failed(e.Sub, e.ID, e.Data)
 		}
 		if err := b.Wait(ctx); err != nil {
 			return err
@@ -154,7 +155,7 @@ func (d *demo) report(start time.Time, published int) *demoReport {
 		r.byCode[string(o.Kind)+" "+o.Code.String()]++
 		if o.Kind == repost.KindReposted {
 			r.reposted++
-			if _, ok := d.sim.Lead("email", fmt.Sprintf("lead%s@example.com", strings.TrimPrefix(o.EventID, "evt-"))); ok {
+			if _, ok := d.sim.Lead("email", "lead"+strings.TrimPrefix(o.EventID, "evt-")+"@example.com"); ok {
 				r.inSimulator++
 			}
 		}
