@@ -143,7 +143,8 @@ func buildBody(req LeadsRequest) ([]byte, error) {
 		return nil, &SizeError{Records: n, Limit: MaxRecords}
 	}
 	keys := make([]string, 0, len(req.Params))
-	size := 16
+	size := 16 // exact size is checked after building; this one never exceeds it by much
+	least := 0 // bytes the body has at least: refused at once beyond the limit
 	for k, v := range req.Params {
 		if k == "input" {
 			return nil, fmt.Errorf("%w: input is not a parameter", ErrInvalidRequest)
@@ -153,14 +154,16 @@ func buildBody(req LeadsRequest) ([]byte, error) {
 		}
 		keys = append(keys, k)
 		size += len(k) + len(v) + 8
+		least += len(k) + len(v)
 	}
 	for i, r := range req.Input {
 		if !isObject(r) || !json.Valid(r) {
 			return nil, fmt.Errorf("%w: input record %d is not a JSON object", ErrInvalidRequest, i)
 		}
 		size += len(r) + 1
+		least += len(r)
 	}
-	if size > MaxBodyBytes+64 {
+	if least > MaxBodyBytes {
 		return nil, &SizeError{Records: n, Bytes: size, Limit: MaxBodyBytes}
 	}
 	slices.Sort(keys)

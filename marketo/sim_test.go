@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -292,5 +293,79 @@ func TestSimRateLimitIsTyped(t *testing.T) {
 	var ae *marketo.APIError
 	if !errors.Is(err, marketo.ErrRateLimited) || !errors.As(err, &ae) || ae.RequestID == "" {
 		t.Fatalf("third call: %v", err)
+	}
+}
+
+func TestSimRevokedTokenStormRefreshesOnce(t *testing.T) {
+	s := mustSim(t, marketotest.Options{DisableLimits: true})
+	c := mustSimClient(t, s, nil)
+	ctx := context.Background()
+	if _, err := c.SyncLeads(ctx, nil, leads(1, `{"email":"first%d@example.com"}`)); err != nil {
+		t.Fatal(err)
+	}
+	s.RevokeTokens()
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for i := range 10 {
+		wg.Go(func() {
+			_, err := c.SyncLeads(ctx, nil, leads(1, fmt.Sprintf(`{"email":"storm%d-%%d@example.com"}`, i)))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.Stats(); st.IdentityCalls != 2 || st.ByCode["ok"] != 11 {
+		t.Fatalf("stats %+v: want 2 identity calls, 11 ok", st)
+	}
+}
+
+func TestSimLongGetBecomesPost(t *testing.T) {
+	tests := []struct {
+		name     string
+		limits   marketotest.Limits
+		leads      int
+		want414s   int
+		wantMethod string
+	}{
+		{name: "short GET", leads: 3, wantMethod: "GET"},
+		{name: "over 8 KB sent as POST", leads: 250, wantMethod: "POST"},
+		{name: "414 answer resent as POST", limits: marketotest.Limits{MaxURIBytes: 300}, leads: 20, want414s: 1, wantMethod: "POST"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustSim(t, marketotest.Options{Limits: tt.limits})
+			var emails []string
+			for i := range tt.leads {
+				e := fmt.Sprintf("a-rather-long-address-number-%03d@example.com", i)
+				if _, err := s.AddLead(map[string]any{"email": e}); err != nil {
+					t.Fatal(err)
+				}
+				emails = append(emails, e)
+			}
+			c := mustSimClient(t, s, nil)
+			q := url.Values{"filterType": {"email"}, "filterValues": {strings.Join(emails, ",")}, "fields": {"email,firstName"}}
+			resp, err := c.DoGet(context.Background(), marketo.SyncLeadsPath, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []struct {
+				ID    int64  `json:"id"`
+				Email string `json:"email"`
+			}
+			if err := json.Unmarshal(resp.Result, &got); err != nil || len(got) != tt.leads {
+				t.Fatalf("%d leads (%v), want %d", len(got), err, tt.leads)
+			}
+			if resp.Call.Method != tt.wantMethod {
+				t.Fatalf("sent as %s, want %s", resp.Call.Method, tt.wantMethod)
+			}
+			if st := s.Stats(); st.Violations[414] != tt.want414s || st.ByCode["ok"] != 1 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
 	}
 }
