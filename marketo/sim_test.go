@@ -326,8 +326,8 @@ func TestSimRevokedTokenStormRefreshesOnce(t *testing.T) {
 
 func TestSimLongGetBecomesPost(t *testing.T) {
 	tests := []struct {
-		name     string
-		limits   marketotest.Limits
+		name       string
+		limits     marketotest.Limits
 		leads      int
 		want414s   int
 		wantMethod string
