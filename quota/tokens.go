@@ -10,9 +10,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// DefaultTokenMargin is how long before its expiry a shared token is
-// dropped from Redis, so that no replica sends a token about to die.
-const DefaultTokenMargin = 60 * time.Second
+// DefaultTokenMargin is how long before the expiry it was given a shared
+// token leaves Redis. marketo.Client already stores the time until which a
+// token may be used (its own TokenMargin taken off Marketo's expires_in), so
+// this only absorbs clock differences between replicas.
+const DefaultTokenMargin = 5 * time.Second
 
 // TokenStoreOptions tune a RedisTokenStore.
 type TokenStoreOptions struct {
