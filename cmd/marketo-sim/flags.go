@@ -31,12 +31,53 @@ func (p programsFlag) Set(v string) error {
 	return nil
 }
 
+// fileFlags are the flags resolved after parsing.
+type fileFlags struct {
+	schema, programsFile, partitions *string
+	programs                         programsFlag
+}
+
 func parseFlags(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
 	var c config
-	o, l, f := &c.opts, &c.opts.Limits, &c.opts.Faults
-	d := marketotest.DefaultLimits()
 	fs := flag.NewFlagSet("marketo-sim", flag.ContinueOnError)
 	fs.SetOutput(stdout)
+	ff := bindFlags(fs, &c)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, &usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return c, &usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	o := &c.opts
+	if o.ClientSecret == "" {
+		o.ClientSecret = getenv("MARKETO_SIM_CLIENT_SECRET")
+	}
+	o.Partitions = strings.Split(*ff.partitions, ",")
+	if err := loadJSON(*ff.schema, &o.Schema); err != nil {
+		return c, &usageError{fmt.Errorf("--schema: %w", err)}
+	}
+	if err := loadJSON(*ff.programsFile, &o.Programs); err != nil {
+		return c, &usageError{fmt.Errorf("--programs: %w", err)}
+	}
+	if len(ff.programs) > 0 && o.Programs == nil {
+		o.Programs = marketotest.DefaultPrograms()
+	}
+	for name, st := range ff.programs {
+		o.Programs[name] = st
+	}
+	if err := o.Validate(); err != nil {
+		return c, &usageError{err}
+	}
+	return c, nil
+}
+
+// bindFlags declares every knob of marketotest.Options as a flag.
+func bindFlags(fs *flag.FlagSet, c *config) fileFlags {
+	o, l, f := &c.opts, &c.opts.Limits, &c.opts.Faults
+	d := marketotest.DefaultLimits()
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8089", "listen address (port 0: any free port)")
 	fs.StringVar(&o.ClientID, "client-id", marketotest.DefaultClientID, "accepted client_id")
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "accepted client_secret (default $MARKETO_SIM_CLIENT_SECRET, else "+marketotest.DefaultClientSecret+")")
@@ -62,41 +103,13 @@ func parseFlags(args []string, getenv func(string) string, stdout io.Writer) (co
 	fs.DurationVar(&f.SlowDelay, "slow-delay", 0, "delay of a slow answer (default 2s)")
 	fs.DurationVar(&o.Latency, "latency", 0, "latency added to every REST call")
 	fs.DurationVar(&o.LatencyPerRecord, "latency-per-record", 0, "latency added per input record")
-	schema := fs.String("schema", "", "JSON file of the lead schema: {\"field\": \"string|email|integer|float|boolean|date|datetime\"}")
-	programsFile := fs.String("programs", "", "JSON file of programs: {\"Program\": [\"Status1\", ...]}")
-	programs := programsFlag{}
-	fs.Var(programs, "program", "a program and its channel statuses, Name=Status1,Status2 (repeatable)")
-	partitions := fs.String("partitions", marketotest.DefaultPartition, "lead partitions, comma-separated")
 	fs.IntVar(&o.CallLogSize, "call-log-size", marketotest.DefaultCallLogSize, "calls kept for /_sim/calls")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return c, err
-		}
-		return c, &usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return c, &usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = getenv("MARKETO_SIM_CLIENT_SECRET")
-	}
-	o.Partitions = strings.Split(*partitions, ",")
-	if err := loadJSON(*schema, &o.Schema); err != nil {
-		return c, &usageError{fmt.Errorf("--schema: %w", err)}
-	}
-	if err := loadJSON(*programsFile, &o.Programs); err != nil {
-		return c, &usageError{fmt.Errorf("--programs: %w", err)}
-	}
-	if len(programs) > 0 && o.Programs == nil {
-		o.Programs = marketotest.DefaultPrograms()
-	}
-	for name, st := range programs {
-		o.Programs[name] = st
-	}
-	if err := o.Validate(); err != nil {
-		return c, &usageError{err}
-	}
-	return c, nil
+	ff := fileFlags{programs: programsFlag{}}
+	ff.schema = fs.String("schema", "", "JSON file of the lead schema: {\"field\": \"string|email|integer|float|boolean|date|datetime\"}")
+	ff.programsFile = fs.String("programs", "", "JSON file of programs: {\"Program\": [\"Status1\", ...]}")
+	fs.Var(ff.programs, "program", "a program and its channel statuses, Name=Status1,Status2 (repeatable; added to the defaults or --programs)")
+	ff.partitions = fs.String("partitions", marketotest.DefaultPartition, "lead partitions, comma-separated")
+	return ff
 }
 
 func loadJSON(path string, v any) error {

@@ -39,7 +39,7 @@ var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
 // mustRun starts run on port 0 and returns its URL and a stop function that
 // cancels it and returns run's error.
-func mustRun(tb testing.TB, env map[string]string, args ...string) (string, func() error) {
+func mustRun(tb testing.TB, env map[string]string, args ...string) (string, *syncBuffer, func() error) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
@@ -76,7 +76,7 @@ func mustRun(tb testing.TB, env map[string]string, args ...string) (string, func
 		}
 	}
 	tb.Cleanup(func() { _ = stop() })
-	return listening.FindStringSubmatch(out.String())[1], stop
+	return listening.FindStringSubmatch(out.String())[1], out, stop
 }
 
 func getJSON(tb testing.TB, u string, v any) {
@@ -111,7 +111,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	if err := os.WriteFile(schema, []byte(`{"email":"email","role":"string"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base, stop := mustRun(t, map[string]string{"MARKETO_SIM_CLIENT_SECRET": "from-env"},
+	base, out, stop := mustRun(t, map[string]string{"MARKETO_SIM_CLIENT_SECRET": "from-env"},
 		"-client-id", "cid", "-quota", "2", "-schema", schema, "-program", "Webinar=Invited,Attended")
 	var tok struct {
 		AccessToken string `json:"access_token"`
@@ -145,6 +145,9 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/_sim/stats"); err == nil {
 		t.Fatal("server still answers after stop")
+	}
+	if strings.Contains(out.String(), "from-env") || strings.Contains(out.String(), tok.AccessToken) {
+		t.Fatalf("secret or token printed: %s", out)
 	}
 }
 

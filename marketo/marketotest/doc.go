@@ -2,9 +2,11 @@
 // net/http/httptest: tests, the demo, the benchmarks and cmd/marketo-sim talk
 // to it as they would to a real Marketo instance.
 //
-// It answers what the real service answers (see ../../../shared/FACTS.md and
-// the seed documents): identity with client credentials, Sync Leads
-// (POST /rest/v1/leads.json) and Push Lead (POST /rest/v1/leads/push.json);
+// It answers what the real service answers (see FACTS.md and the seed
+// documents of the project): identity with client credentials, Sync Leads
+// (POST /rest/v1/leads.json), Push Lead (POST /rest/v1/leads/push.json) and
+// Get Leads by Filter Type (GET /rest/v1/leads.json?filterType=…, or POST
+// with _method=GET and a form body);
 // response-level errors as HTTP 200 with success:false and a quoted code;
 // record-level errors as a skipped result with reasons, results in input order.
 //
@@ -12,7 +14,15 @@
 // flight → 615, 50,000 calls a day reset at 00:00 America/Chicago → 607, a body
 // over 1 MiB → HTTP 413, over 300 records → 1003). Calls answered 601, 602,
 // 604, 605, 608 or 611 count toward neither the quota nor the window; every
-// other REST call does, refused ones included.
+// other REST call does, refused ones included. Identity calls are never
+// limited nor faulted. Checks run in Marketo's order: URI (414) and body
+// (413) size, token (601/602), method (605), limits (607, 606, 615), path
+// (610), content type (612), JSON (609), call parameters, then records.
+//
+// Pause and Resume hold admitted calls in flight, so a test can fill the
+// concurrency limit exactly; Stats, CallLog and the lead accessors let it
+// assert on what a client did; AdminHandler serves the same as JSON for
+// tests in other processes (cmd/marketo-sim).
 //
 // Faults (604, 608, 611, 713, HTTP 502, HTML pages, truncated JSON, dropped
 // connections, slow answers) are drawn from a seed: call number n always gets
