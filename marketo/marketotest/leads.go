@@ -1,8 +1,10 @@
 package marketotest
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -121,13 +123,15 @@ func (s *Sim) Lead(lookupField, value string) (map[string]any, bool) {
 	return ls[0], true
 }
 
-// LeadsBy returns copies of every lead matching value: more than one when
-// concurrent calls created duplicates.
+// LeadsBy returns copies of every lead matching value, by increasing id:
+// more than one when concurrent calls created duplicates.
 func (s *Sim) LeadsBy(lookupField, value string) []map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	ls := slices.Clone(s.store.find(lookupField, normalize(value)))
+	slices.SortFunc(ls, func(a, b *lead) int { return cmp.Compare(a.id, b.id) })
 	var out []map[string]any
-	for _, l := range s.store.find(lookupField, normalize(value)) {
+	for _, l := range ls {
 		out = append(out, l.export())
 	}
 	return out

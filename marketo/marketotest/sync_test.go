@@ -200,3 +200,22 @@ func TestResponseLevelErrors(t *testing.T) {
 		t.Fatalf("refused calls created %d leads", s.LeadCount())
 	}
 }
+
+func TestLeadsByKeepsIDOrderAfterReindexing(t *testing.T) {
+	s := mustServer(t, Options{})
+	tok := mustToken(t, s)
+	a, _ := s.AddLead(map[string]any{"email": "a@example.com", "sfdcLeadId": "X"})
+	b, _ := s.AddLead(map[string]any{"email": "b@example.com", "sfdcLeadId": "X"})
+	if got := len(s.LeadsBy("sfdcLeadId", "x")); got != 2 { // builds the index
+		t.Fatalf("%d leads", got)
+	}
+	syncLeads(t, s, tok, nil, rec("a@example.com", "sfdcLeadId", "Y"))
+	syncLeads(t, s, tok, nil, rec("a@example.com", "sfdcLeadId", "X"))
+	ls := s.LeadsBy("sfdcLeadId", "X")
+	if len(ls) != 2 || ls[0]["id"] != a || ls[1]["id"] != b {
+		t.Fatalf("LeadsBy order: %v", ls)
+	}
+	if len(s.LeadsBy("sfdcLeadId", "Y")) != 0 {
+		t.Fatal("stale index entry")
+	}
+}
