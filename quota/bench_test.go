@@ -33,6 +33,7 @@ func BenchmarkAdmit(b *testing.B) {
 				}
 			}
 			counter.reset()
+			usec := commandStat(b, srv, "usec=")["evalsha"]
 			var next, allowed atomic.Int64
 			var wg sync.WaitGroup
 			b.ResetTimer()
@@ -54,7 +55,9 @@ func BenchmarkAdmit(b *testing.B) {
 			wg.Wait()
 			elapsed := time.Since(start)
 			b.StopTimer()
+			usec = commandStat(b, srv, "usec=")["evalsha"] - usec
 			byName, total := counter.get()
+			b.ReportMetric(float64(usec)/float64(b.N), "redis-µs/admit")
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "admits/s")
 			b.ReportMetric(float64(total)/float64(b.N), "cmds/admit")
 			b.ReportMetric(float64(byName["evalsha"])/float64(b.N), "evalsha/admit")

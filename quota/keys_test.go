@@ -89,6 +89,8 @@ func checkKeys(t *testing.T, c redis.UniversalClient, lim quota.Limits) {
 			t.Errorf("key %s has no TTL (%s)", k, ttl)
 		case ttl > 31*24*time.Hour:
 			t.Errorf("key %s lives %s", k, ttl)
+		case kind == "quota" && ttl > time.Until(nextChicagoMidnight())+61*time.Second:
+			t.Errorf("quota key %s lives %s, past the reset", k, ttl)
 		}
 		limits := map[string]int64{"window": int64(lim.CallsPerWindow), "leases": int64(lim.MaxConcurrency)}
 		if max, ok := limits[kind]; ok {
@@ -105,6 +107,11 @@ func checkKeys(t *testing.T, c redis.UniversalClient, lim quota.Limits) {
 			t.Errorf("no %s key: the run did not cover it", kind)
 		}
 	}
+}
+
+func nextChicagoMidnight() time.Time {
+	y, m, d := time.Now().In(chicago).Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, chicago)
 }
 
 // TestRedisMarkAndClaimTTL: success marks live 30 days; a claim of a dead

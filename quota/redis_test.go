@@ -174,6 +174,13 @@ func (c *cmdCounter) get() (map[string]int, int) {
 // commandStats reads INFO commandstats: command → calls.
 func commandStats(tb testing.TB, srv *redisServer) map[string]int64 {
 	tb.Helper()
+	return commandStat(tb, srv, "calls=")
+}
+
+// commandStat reads one integer field of INFO commandstats per command
+// ("calls=", "usec=").
+func commandStat(tb testing.TB, srv *redisServer, field string) map[string]int64 {
+	tb.Helper()
 	c := redis.NewClient(&redis.Options{Addr: srv.addr})
 	defer c.Close()
 	info, err := c.Info(context.Background(), "commandstats").Result()
@@ -187,7 +194,7 @@ func commandStats(tb testing.TB, srv *redisServer) map[string]int64 {
 			continue
 		}
 		for _, f := range strings.Split(rest, ",") {
-			if v, ok := strings.CutPrefix(f, "calls="); ok {
+			if v, ok := strings.CutPrefix(f, field); ok {
 				var n int64
 				for _, ch := range v {
 					n = n*10 + int64(ch-'0')
