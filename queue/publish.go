@@ -67,13 +67,26 @@ func (b *Batch) Failed(sub, eventID string, data []byte) {
 	b.add(b.q.Subjects.Failed(sub), eventID, data)
 }
 
-func (b *Batch) add(subject, msgID string, data []byte) {
+// HeaderDeferred marks a copy of a failed event that the worker put back on
+// its subject itself, to wait out a long block without holding an
+// acknowledgement slot; its attempts are in the event state.
+const HeaderDeferred = "Repost-Deferred"
+
+// Deferred adds such a copy; msgID must differ from the original's.
+func (b *Batch) Deferred(sub, msgID string, data []byte) {
+	b.add(b.q.Subjects.Failed(sub), msgID, data, HeaderDeferred, "1")
+}
+
+func (b *Batch) add(subject, msgID string, data []byte, headers ...string) {
 	if b.err != nil {
 		return
 	}
 	msg := nats.NewMsg(subject)
 	msg.Data = data
 	msg.Header.Set(jetstream.MsgIDHeader, msgID)
+	for i := 0; i+1 < len(headers); i += 2 {
+		msg.Header.Set(headers[i], headers[i+1])
+	}
 	f, err := b.q.JS.PublishMsgAsync(msg)
 	if err != nil {
 		b.fail(fmt.Errorf("queue: publish %s: %w", subject, err))

@@ -40,13 +40,12 @@ func (s *subRunner) finishOrRetry(ctx context.Context, f *finisher, it *item, v 
 		}
 		return s.retry(ctx, it, attempts, d.Code, time.Second)
 	case policy.ActionHalt:
-		return s.retry(ctx, it, attempts, d.Code, 0)
+		return s.later(ctx, it, attempts, d.Code)
 	case policy.ActionThrottle:
-		delay := d.Delay
 		if !d.Until.IsZero() && d.Until.Sub(now) > maxInlineWait {
-			delay = 0 // the fetch gate is closed until then; hold no slot meanwhile
+			return s.later(ctx, it, attempts, d.Code) // the gate is closed until then
 		}
-		return s.retry(ctx, it, attempts, d.Code, delay)
+		return s.retry(ctx, it, attempts, d.Code, d.Delay)
 	default: // retry, resend, split of a single event
 		return s.retry(ctx, it, attempts, d.Code, d.Delay)
 	}
@@ -67,6 +66,20 @@ func (s *subRunner) retry(ctx context.Context, it *item, attempts int, code poli
 		_ = it.msg.Nak()
 	}
 	return true
+}
+
+// later saves the event's state and defers it: the subscription is
+// blocked or halted for longer than is worth holding it.
+func (s *subRunner) later(ctx context.Context, it *item, attempts int, code policy.Code) bool {
+	it.st.Attempts = attempts
+	it.st.LastCode = code.String()
+	if err := s.w.q.SaveState(ctx, it.ev.EventID, it.st); err != nil {
+		s.w.log.Warn("cannot save event state; retrying shortly", zap.String("eventId", it.ev.EventID), zap.Error(err))
+		_ = it.msg.NakWithDelay(2 * time.Second)
+		return true
+	}
+	s.deferItems(ctx, []*item{it})
+	return false // deferItems marked it done
 }
 
 func (s *subRunner) logDecision(it *item, v verdict, d policy.Decision) {

@@ -104,7 +104,13 @@ func (w *Worker) countOutcome(o *repost.Outcome) {
 
 // park builds the parked entry and outcome of an event.
 func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub string, info repost.ParkInfo, kind repost.Kind, hadState bool) {
-	entry, err := repost.NewParkedLead(raw, info)
+	eventID := ""
+	if ev != nil {
+		eventID = ev.EventID
+	} else {
+		eventID = eventIDOf(msg, raw)
+	}
+	entry, err := repost.NewParkedLeadFor(raw, eventID, info)
 	if err != nil {
 		f.w.log.Error("cannot build parked entry; handing back", zap.Error(err))
 		_ = msg.NakWithDelay(5 * time.Second)
@@ -114,10 +120,9 @@ func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub str
 		Subscription: sub, Kind: kind, Code: info.Code, Reason: info.Reason,
 		Attempts: info.Attempts, At: info.ParkedAt,
 	}
+	o.EventID = eventID
 	if ev != nil {
-		o.EventID, o.LeadID = ev.EventID, ev.LeadID
-	} else {
-		o.EventID = eventIDOf(msg, raw)
+		o.LeadID = ev.LeadID
 	}
 	f.outcome(msg, o, entry, hadState)
 	f.w.log.Info("decision",

@@ -129,7 +129,11 @@ func (s *subRunner) admit(ctx context.Context, b *batch) (quota.Lease, bool) {
 				wait = time.Second
 			}
 			s.closeGate(wait, adm.Reason, adm.Limit == quota.LimitHalted)
-			s.handBack(b.items, 0)
+			if ctx.Err() != nil {
+				s.handBack(b.items, 0)
+			} else {
+				s.deferItems(ctx, b.items)
+			}
 			return quota.Lease{}, false
 		}
 		sleepCtx(ctx, adm.RetryAfter)

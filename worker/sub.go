@@ -60,7 +60,9 @@ func (s *subRunner) run(ctx, work context.Context) {
 			}
 			if s.gateWait() > 0 {
 				<-sem
-				s.handBackAll(batches[i:], 0)
+				for _, b := range batches[i:] {
+					s.deferItems(work, b.items)
+				}
 				break
 			}
 			wg.Add(1)
@@ -173,7 +175,7 @@ func (s *subRunner) prepareOne(ctx context.Context, m jetstream.Msg, f *finisher
 		return nil, true
 	}
 	var st queue.EventState
-	if md.NumDelivered > 1 {
+	if md.NumDelivered > 1 || m.Headers().Get(queue.HeaderDeferred) != "" {
 		if st, err = w.q.LoadState(ctx, ev.EventID); err != nil {
 			w.log.Warn("cannot read event state; retrying later", zap.String("eventId", ev.EventID), zap.Error(err))
 			_ = m.NakWithDelay(2 * time.Second)
@@ -275,10 +277,48 @@ func (s *subRunner) handBack(items []*item, delay time.Duration) {
 	s.done(msgs...)
 }
 
-// gateWait is how long this subscription must not fetch.
+// deferItems puts events back at the end of their subject and acks the
+// originals: an event waiting out a long block (a used-up daily quota, a
+// halt) then sits in the stream, holding no acknowledgement slot and no
+// memory, until the subscription is fetched again. (A Nak would not do: a
+// nak'd message stays pending on the consumer until redelivered.) The copy
+// carries the eventId, so its outcome and attempts are the original's.
+func (s *subRunner) deferItems(ctx context.Context, items []*item) {
+	if len(items) == 0 {
+		return
+	}
+	b := s.w.q.NewBatch()
+	for _, it := range items {
+		md, err := it.msg.Metadata()
+		if err != nil {
+			b.Deferred(s.sub.ID, it.ev.EventID+"~d"+randomID(), it.raw)
+			continue
+		}
+		b.Deferred(s.sub.ID, it.ev.EventID+"~d"+itoa(md.Sequence.Stream), it.raw)
+	}
+	if err := b.Wait(ctx); err != nil {
+		s.w.log.Warn("defer failed; handing events back instead", zap.String("subscription", s.sub.ID), zap.Error(err))
+		s.handBack(items, 5*time.Second)
+		return
+	}
+	msgs := make([]jetstream.Msg, 0, len(items))
+	for _, it := range items {
+		_ = it.msg.Ack()
+		msgs = append(msgs, it.msg)
+	}
+	s.done(msgs...)
+	s.w.log.Info("deferred events until the subscription is fetched again",
+		zap.String("subscription", s.sub.ID), zap.Int("events", len(items)))
+}
+
+// gateWait is how long this subscription must not fetch. A halted one
+// stays closed until a probe (maybeProbe) lifts the halt.
 func (s *subRunner) gateWait() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.halted {
+		return s.w.cfg.ProbeInterval
+	}
 	return s.gateUntil.Sub(s.w.cfg.Now())
 }
 
