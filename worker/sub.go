@@ -39,18 +39,33 @@ func (s *subRunner) run(ctx, work context.Context) {
 	stopKeep := s.keepAlive(work)
 	defer stopKeep()
 	defer wg.Wait()
+	var carry []*item
+	carried := false
+	defer func() { s.handBack(carry, 0) }()
 	for ctx.Err() == nil {
 		if wait := s.gateWait(); wait > 0 {
+			if len(carry) > 0 {
+				s.deferItems(work, carry)
+				carry = nil
+			}
 			s.maybeProbe(work)
 			sleepCtx(ctx, min(wait, time.Second))
 			continue
 		}
 		msgs := s.fetch(ctx)
-		if len(msgs) == 0 {
+		if len(msgs) == 0 && len(carry) == 0 {
 			continue
 		}
-		items := s.prepare(work, msgs)
+		items := append(carry, s.prepare(work, msgs)...)
 		batches := group(items, s.w.cfg.BatchSize, s.w.cfg.MaxBodyBytes)
+		// A full fetch means a backlog: a partial last batch waits for the
+		// next fetch to fill it, once, rather than leave half empty.
+		carry = nil
+		if n := len(batches); n > 0 && len(msgs) == s.w.cfg.FetchSize && !carried &&
+			batches[n-1].records < s.w.cfg.BatchSize {
+			carry, batches = batches[n-1].items, batches[:n-1]
+		}
+		carried = len(carry) > 0
 		for i, b := range batches {
 			select {
 			case sem <- struct{}{}:
