@@ -33,7 +33,7 @@ func (s *Sim) serveIdentity(w http.ResponseWriter, r *http.Request) {
 		s.identityFail(w, http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type: "+gt)
 		return
 	}
-	if !equal(r.Form.Get("client_id"), s.opts.ClientID) || !equal(r.Form.Get("client_secret"), s.opts.ClientSecret) {
+	if !equal(r.Form.Get("client_id"), s.opts.ClientID) || !equal(r.Form.Get("client_secret"), s.clientSecret()) {
 		s.identityFail(w, http.StatusUnauthorized, "unauthorized", "Bad client credentials")
 		return
 	}

@@ -72,6 +72,9 @@ func (s *Sim) handleREST(r *http.Request, c *callState) answer {
 	ep := route(r)
 	s.mu.Lock()
 	code, msg := s.authenticateLocked(r, c)
+	if code == "" && s.denied != "" {
+		code, msg = "603", s.denied
+	}
 	if code == "" && ep == epWrongMethod {
 		code, msg = "605", "HTTP Method not supported"
 	}
@@ -87,6 +90,9 @@ func (s *Sim) handleREST(r *http.Request, c *callState) answer {
 	}
 	if ep == epGetLeads {
 		return s.getLeads(r, c, body)
+	}
+	if ep == epDescribe {
+		return s.describe(c)
 	}
 	req, code, msg := s.parseRequest(r, ep, body)
 	if req != nil {
@@ -203,6 +209,7 @@ const (
 	epSync
 	epPush
 	epGetLeads
+	epDescribe
 )
 
 // route names the endpoint. GET /rest/v1/leads.json is Get Leads by Filter
@@ -222,6 +229,11 @@ func route(r *http.Request) endpoint {
 		ep = epSync
 	case PushLeadPath:
 		ep = epPush
+	case DescribePath:
+		if r.Method != http.MethodGet {
+			return epWrongMethod
+		}
+		return epDescribe
 	default:
 		return epUnknown
 	}

@@ -33,6 +33,8 @@ type Sim struct {
 	reqSeq   uint64
 	gate     chan struct{} // non-nil while paused
 	keys     map[string]*keyState
+	denied   string // non-empty: REST calls answer 603 with this message
+	secret   string // the client secret identity accepts now
 }
 
 var _ http.Handler = (*Sim)(nil)
