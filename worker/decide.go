@@ -20,6 +20,14 @@ func (s *subRunner) finishOrRetry(ctx context.Context, f *finisher, it *item, v 
 		attempts++
 	}
 	switch d.Action {
+	case policy.ActionSplit:
+		// A batch is split before it gets here (maybeSplit): this event
+		// alone is too large (413) or repeats a key inside itself (1036).
+		f.park(it.msg, it.raw, it.ev, s.sub.ID, repost.ParkInfo{
+			Code: d.Code, Reason: "this lead alone cannot be sent: " + reasonOf(v.message, d), Attempts: attempts,
+			ParkedAt: now, LastRequest: it.lastRequest(), LastResponse: v.response,
+		}, repost.KindParked, hadState)
+		return true
 	case policy.ActionPark:
 		f.park(it.msg, it.raw, it.ev, s.sub.ID, repost.ParkInfo{
 			Code: d.ParkCode, Reason: reasonOf(v.message, d), Field: fieldOf(d, v.message, it.ev), Attempts: attempts,

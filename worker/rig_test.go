@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -59,6 +60,7 @@ type sub struct {
 
 // replica is one running worker.
 type replica struct {
+	w      *worker.Worker
 	q      *queue.Queue
 	cancel context.CancelFunc
 	done   chan error
@@ -98,7 +100,7 @@ func (r *rig) startReplica(lim worker.Limiter, subs []sub, o replicaOptions) *re
 		r.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	rep := &replica{q: q, cancel: cancel, done: make(chan error, 1)}
+	rep := &replica{w: w, q: q, cancel: cancel, done: make(chan error, 1)}
 	go func() { rep.done <- w.Run(ctx) }()
 	r.t.Cleanup(func() { rep.stop(r.t) })
 	return rep
@@ -175,3 +177,5 @@ func (r *rig) parked() map[string]*repost.ParkedLead {
 	}
 	return out
 }
+
+func httpGet(url string) (*http.Response, error) { return http.Get(url) }
