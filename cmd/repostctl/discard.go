@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leadops/repost"
+	"github.com/leadops/repost/queue"
+)
+
+// discardOpts are discard's flags.
+type discardOpts struct {
+	ff     filterFlags
+	all    bool
+	dryRun bool
+	reason string
+	actor  string
+}
+
+func newDiscardCmd(e *env, g *globals) *cobra.Command {
+	o := &discardOpts{}
+	c := &cobra.Command{
+		Use:   "discard [filters] --reason TEXT",
+		Short: "Drop parked leads for good, recording who, when and why",
+		Long: `Drop parked leads for good. Each gets a "discarded" outcome recording the
+actor, the time and the reason, acknowledged before the parked entry is deleted.`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			f, err := o.ff.parse(e.now())
+			if err != nil {
+				return err
+			}
+			switch {
+			case strings.TrimSpace(o.reason) == "":
+				return usagef("discard needs --reason: why these leads are dropped")
+			case !f.narrows() && !o.all:
+				return usagef("discard needs a filter (--subscription, --code, --field, --lead, --since) or --all")
+			}
+			s, err := openSession(c.Context(), e, g)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			return discard(c.Context(), e, s.q, f, o)
+		},
+	}
+	fs := c.Flags()
+	o.ff.register(fs, 0)
+	fs.BoolVar(&o.all, "all", false, "allow discarding without any filter")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "count what would be discarded, change nothing")
+	fs.StringVar(&o.reason, "reason", "", "why (required), recorded in the discarded outcomes")
+	actorFlag(fs, e, &o.actor)
+	return c
+}
+
+func discard(ctx context.Context, e *env, q *queue.Queue, f filter, o *discardOpts) error {
+	seqs, err := collectSeqs(ctx, q, f, e.warn)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(seqs) == 0:
+		fmt.Fprintln(e.stdout, "no parked leads match")
+		return nil
+	case o.dryRun:
+		fmt.Fprintf(e.stdout, "dry run: %d parked leads would be discarded; nothing was changed\n", len(seqs))
+		return nil
+	}
+	pr := newProgress(e, "discard", len(seqs))
+	done, gone := 0, 0
+	for i, seq := range seqs {
+		if err := ctx.Err(); err != nil {
+			pr.finish()
+			return fmt.Errorf("discard stopped after %d of %d leads: %w; run the same command again to finish", i, len(seqs), err)
+		}
+		ok, err := discardOne(ctx, e, q, f, o, seq)
+		if err != nil {
+			pr.finish()
+			return fmt.Errorf("discard stopped after %d of %d leads: %w", i, len(seqs), err)
+		}
+		if ok {
+			done++
+		} else {
+			gone++
+		}
+		pr.update(done+gone, 0)
+	}
+	pr.finish()
+	fmt.Fprintf(e.stdout, "discarded %d of %d leads (actor %s, reason %q)", done, len(seqs), o.actor, o.reason)
+	if gone > 0 {
+		fmt.Fprintf(e.stdout, "; %d were no longer parked", gone)
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
+}
+
+// discardOne writes the discarded outcome, waits for its ack, then deletes
+// the entry. It returns false when the entry was no longer parked.
+func discardOne(ctx context.Context, e *env, q *queue.Queue, f filter, o *discardOpts, seq uint64) (bool, error) {
+	en, ok, err := getEntry(ctx, q, seq)
+	if err != nil || !ok || !f.match(en.P) {
+		return false, err
+	}
+	p := en.P
+	b := q.NewBatch()
+	b.Outcome(&repost.Outcome{EventID: p.EventID, LeadID: p.LeadID, Subscription: p.Subscription,
+		Kind: repost.KindDiscarded, Code: p.Parked.Code, Reason: o.reason, Attempts: p.Parked.Attempts,
+		At: e.now().UTC(), Actor: o.actor})
+	if err := b.Wait(ctx); err != nil {
+		return false, fmt.Errorf("discarded outcome of %s: %w", p.EventID, err)
+	}
+	return true, q.DeleteParked(ctx, seq)
+}

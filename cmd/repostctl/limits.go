@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"github.com/leadops/repost/config"
+	"github.com/leadops/repost/quota"
+)
+
+// limitsRow is one subscription of `limits`.
+type limitsRow struct {
+	Subscription         string    `json:"subscription"`
+	QuotaUsed            int       `json:"quotaUsed"`
+	QuotaLeft            int       `json:"quotaLeft"`
+	QuotaLimit           int       `json:"quotaLimit"`
+	ResetAt              time.Time `json:"resetAt"`
+	CallsInWindow        int       `json:"callsInWindow"`
+	WindowLimit          int       `json:"windowLimit"`
+	Window               string    `json:"window"`
+	Leases               int       `json:"leases"`
+	EffectiveConcurrency int       `json:"effectiveConcurrency"`
+	MaxConcurrency       int       `json:"maxConcurrency"`
+	BlockedUntil         time.Time `json:"blockedUntil,omitzero"`
+	BlockReason          string    `json:"blockReason,omitempty"`
+	Halted               bool      `json:"halted"`
+	HaltReason           string    `json:"haltReason,omitempty"`
+	Now                  time.Time `json:"now"`
+}
+
+func newLimitsCmd(e *env, g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "limits [SUB]",
+		Short: "Quota, window, leases, concurrency, blocks and halts of each subscription",
+		Args:  maxArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg, err := loadConfig(e, g)
+			if err != nil {
+				return err
+			}
+			subs, err := selectSubs(cfg, args)
+			if err != nil {
+				return err
+			}
+			open := e.limitStore
+			if open == nil {
+				open = e.openLimitStore
+			}
+			store, note, err := open(c.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if note != "" {
+				e.warn(note)
+			}
+			rows, err := snapshots(c.Context(), store, cfg, subs)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return writeJSON(e.stdout, rows)
+			}
+			return printLimits(e.stdout, rows, e.loc)
+		},
+	}
+}
+
+func selectSubs(cfg *config.Config, args []string) ([]config.Subscription, error) {
+	if len(args) == 0 {
+		return cfg.Subscriptions, nil
+	}
+	s, ok := cfg.Subscription(args[0])
+	if !ok {
+		ids := make([]string, len(cfg.Subscriptions))
+		for i, s := range cfg.Subscriptions {
+			ids[i] = s.ID
+		}
+		return nil, fmt.Errorf("subscription %s is not in the configuration (configured: %s)", args[0], dash(strings.Join(ids, ", ")))
+	}
+	return []config.Subscription{*s}, nil
+}
+
+func snapshots(ctx context.Context, store quota.Store, cfg *config.Config, subs []config.Subscription) ([]limitsRow, error) {
+	rows := []limitsRow{}
+	for _, s := range subs {
+		lim := quota.Limits{DailyQuota: s.Limits.DailyQuota, CallsPerWindow: s.Limits.CallsPerWindow,
+			Window: s.Limits.Window, MaxConcurrency: s.Limits.MaxConcurrency, LeaseTTL: cfg.Worker.LeaseTTL}
+		sn, err := store.Snapshot(ctx, s.ID, lim)
+		if err != nil {
+			return nil, fmt.Errorf("limits of %s: %w", s.ID, err)
+		}
+		rows = append(rows, limitsRow{Subscription: s.ID, QuotaUsed: sn.QuotaUsed, QuotaLeft: sn.QuotaLeft(),
+			QuotaLimit: sn.QuotaLimit, ResetAt: sn.ResetAt, CallsInWindow: sn.CallsInWindow, WindowLimit: sn.WindowLimit,
+			Window: sn.Window.String(), Leases: sn.Leases, EffectiveConcurrency: sn.EffectiveConcurrency,
+			MaxConcurrency: sn.MaxConcurrency, BlockedUntil: sn.BlockedUntil, BlockReason: sn.BlockReason,
+			Halted: sn.Halted, HaltReason: sn.HaltReason, Now: sn.Now})
+	}
+	return rows, nil
+}
+
+var chicago = func() *time.Location {
+	loc, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		panic(err) // time/tzdata is linked in
+	}
+	return loc
+}()
+
+func printLimits(w io.Writer, rows []limitsRow, local *time.Location) error {
+	if len(rows) == 0 {
+		_, err := fmt.Fprintln(w, "no subscriptions configured")
+		return err
+	}
+	t := newTable(w, "SUBSCRIPTION", "QUOTA USED", "LEFT", "RESETS (CHICAGO)", "RESETS (LOCAL)", "IN WINDOW",
+		"LEASES", "CONCURRENCY", "BLOCKED", "HALTED")
+	for _, r := range rows {
+		blocked := "-"
+		if !r.BlockedUntil.IsZero() && r.BlockedUntil.After(r.Now) {
+			blocked = "until " + r.BlockedUntil.In(local).Format("15:04:05 MST") + ": " + clip(dash(r.BlockReason), 40)
+		}
+		halted := "-"
+		if r.Halted {
+			halted = "HALTED: " + clip(dash(r.HaltReason), 50)
+		}
+		t.row(r.Subscription,
+			thousands(r.QuotaUsed)+" of "+thousands(r.QuotaLimit), thousands(r.QuotaLeft),
+			r.ResetAt.In(chicago).Format("2006-01-02 15:04 MST"),
+			r.ResetAt.In(local).Format("2006-01-02 15:04 MST")+" (in "+roundDur(r.ResetAt.Sub(r.Now))+")",
+			fmt.Sprintf("%d of %d per %s", r.CallsInWindow, r.WindowLimit, r.Window),
+			fmt.Sprint(r.Leases), fmt.Sprintf("%d of %d", r.EffectiveConcurrency, r.MaxConcurrency), blocked, halted)
+	}
+	return t.flush()
+}
+
+// roundDur writes a duration to the minute: 13h20m.
+func roundDur(d time.Duration) string {
+	d = d.Round(time.Minute)
+	if d <= 0 {
+		return "0m"
+	}
+	return strings.TrimSuffix(d.String(), "0s")
+}
+
+// openLimitStore opens Redis when configured, else a fresh in-process
+// store with a note saying that it knows nothing of a running repostd.
+func (e *env) openLimitStore(ctx context.Context, cfg *config.Config) (quota.Store, string, error) {
+	url := cfg.Redis.URL.Reveal()
+	if url == "" {
+		return quota.NewMemory(quota.MemoryOptions{Now: e.now}),
+			"no Redis configured: limits are kept inside the repostd process and cannot be seen from here; shown is what a fresh in-process store knows (nothing used)", nil
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, "", fmt.Errorf("redis.url %s: not a Redis URL", cfg.Redis.URL)
+	}
+	if p := cfg.Redis.Password.Reveal(); p != "" {
+		opts.Password = p
+	}
+	if cfg.Redis.TLS.Enabled() {
+		if opts.TLSConfig, err = redisTLS(cfg.Redis.TLS); err != nil {
+			return nil, "", err
+		}
+	}
+	client := redis.NewClient(opts)
+	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := client.Ping(pctx).Err(); err != nil {
+		_ = client.Close()
+		return nil, "", fmt.Errorf("redis at %s not reachable: %s", cfg.Redis.URL, redactPassword(err.Error(), opts.Password))
+	}
+	return closingStore{quota.NewRedis(client, quota.RedisOptions{}), client}, "", nil
+}
+
+// closingStore closes the Redis client with the store.
+type closingStore struct {
+	quota.Store
+	c *redis.Client
+}
+
+func (s closingStore) Close() error {
+	err := s.Store.Close()
+	if cerr := s.c.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func redactPassword(msg, pw string) string {
+	if pw == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, pw, "[redacted]")
+}
+
+func redisTLS(t config.TLS) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("redis.tls.caFile: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("redis.tls.caFile: no certificate in %s", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		c, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("redis.tls.certFile: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{c}
+	}
+	return tc, nil
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/leadops/repost/config"
+	"github.com/leadops/repost/queue"
+)
+
+// connectTimeout bounds reaching NATS: an on-call tool must say "not
+// reachable" rather than hang.
+const connectTimeout = 10 * time.Second
+
+// loadConfig reads the configuration as repostd does, then --data-dir.
+func loadConfig(e *env, g *globals) (*config.Config, error) {
+	path := g.configPath
+	if path == "" {
+		path = e.getenv("REPOST_CONFIG")
+	}
+	cfg, err := config.Load(path, e.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if g.dataDir != "" {
+		cfg.DataDir = g.dataDir
+	}
+	return cfg, nil
+}
+
+// session is a loaded configuration and a connection to JetStream.
+type session struct {
+	cfg *config.Config
+	q   *queue.Queue
+	emb *queue.Embedded
+}
+
+// openSession connects to NATS: the configured URL, else the embedded
+// server of a repostd running on the data directory, else one started
+// here on the data directory (said on stderr).
+func openSession(ctx context.Context, e *env, g *globals) (*session, error) {
+	cfg, err := loadConfig(e, g)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{cfg: cfg}
+	url := cfg.NATS.URL.Reveal()
+	if url == "" {
+		url = queue.RunningURL(cfg.DataDir)
+	}
+	if url == "" {
+		emb, err := queue.StartEmbedded(cfg.DataDir, 0)
+		if err != nil {
+			return nil, fmt.Errorf("no NATS URL configured and no repostd running on %s: %w", cfg.DataDir, err)
+		}
+		s.emb, url = emb, emb.URL
+		fmt.Fprintf(e.stderr, "repostctl: no NATS URL configured and no repostd running on %s: started an embedded NATS on it for offline inspection\n", cfg.DataDir)
+	}
+	storage := jetstream.FileStorage
+	if cfg.NATS.Storage == "memory" {
+		storage = jetstream.MemoryStorage
+	}
+	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	s.q, err = queue.Connect(cctx, queue.Options{
+		URL: url, User: cfg.NATS.User, Password: cfg.NATS.Password.Reveal(), CredsFile: cfg.NATS.CredsFile,
+		CAFile: cfg.NATS.TLS.CAFile, CertFile: cfg.NATS.TLS.CertFile, KeyFile: cfg.NATS.TLS.KeyFile,
+		Name: "repostctl", Prefix: cfg.NATS.SubjectPrefix, Replicas: cfg.NATS.Replicas, Storage: storage,
+	})
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	// The streams exist once any repostd ran; creating missing ones (never
+	// changing existing ones) lets an empty setup be inspected and imported into.
+	if err := s.q.Ensure(cctx); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *session) close() {
+	if s.q != nil {
+		s.q.Close()
+	}
+	if s.emb != nil {
+		s.emb.Shutdown()
+	}
+}
