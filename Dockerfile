@@ -5,7 +5,7 @@
 #   docker buildx build --build-arg VERSION=$(git describe --tags --always) -t repost .
 #
 # The build flags live in deployments/build.sh, which CI runs too
-# (deployments/build_test.go checks this file and the script agree).
+# (deployments/dockerfile_test.go and build_test.go check the two agree).
 
 # The builder runs on the build machine's platform and cross-compiles for the
 # target one (CGO_ENABLED=0 needs no C toolchain for that).

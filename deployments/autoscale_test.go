@@ -119,7 +119,7 @@ func TestScaledObject(t *testing.T) {
 	if r.deployment(ref.Name).Spec.Replicas != nil {
 		t.Error("the scaled Deployment sets replicas: every apply would fight KEDA")
 	}
-	checkReplicaBounds(t, so.Spec.MinReplicaCount, so.Spec.MaxReplicaCount, cfg.concurrencyBudget())
+	checkReplicaBounds(t, so.Spec.MinReplicaCount, so.Spec.MaxReplicaCount, concurrencyBudget(cfg))
 
 	var consumers, names []string
 	for i, tr := range so.Spec.Triggers {
@@ -133,7 +133,7 @@ func TestScaledObject(t *testing.T) {
 		names = append(names, tr.Name)
 	}
 	var want []string
-	for _, id := range cfg.subscriptionIDs() {
+	for _, id := range subscriptionIDs(cfg) {
 		want = append(want, "repost-"+id)
 	}
 	slices.Sort(consumers)
@@ -162,7 +162,7 @@ func TestHorizontalPodAutoscaler(t *testing.T) {
 		t.Error("the scaled Deployment sets replicas: every apply would fight the HPA")
 	}
 	maxReplicas := hpa.Spec.MaxReplicas
-	checkReplicaBounds(t, hpa.Spec.MinReplicas, &maxReplicas, cfg.concurrencyBudget())
+	checkReplicaBounds(t, hpa.Spec.MinReplicas, &maxReplicas, concurrencyBudget(cfg))
 	cpu := false
 	for _, m := range hpa.Spec.Metrics {
 		cpu = cpu || (m.Resource != nil && m.Resource.Name == corev1.ResourceCPU && m.Resource.Target.AverageUtilization != nil)

@@ -54,12 +54,9 @@ func TestChecksCatchBrokenPods(t *testing.T) {
 	}
 	r := mustRender(t, "kustomize/base")
 	cm, cfg := mustWorkerConfig(t, r)
-	deadline, err := cfg.shutdownTimeout()
-	if err != nil {
-		t.Fatal(err)
-	}
+	deadline := cfg.Worker.ShutdownTimeout
 	base := r.deployment("repost")
-	if got := checkRepostPod(r, &base.Spec.Template.Spec, &base.Spec.Template.Spec.Containers[0], cm.Name, cfg, deadline); len(got) > 0 {
+	if got := checkRepostPod(r, &base.Spec.Template.Spec, &base.Spec.Template.Spec.Containers[0], cm, deadline); len(got) > 0 {
 		t.Fatalf("base Deployment has problems: %v", got)
 	}
 	for _, tt := range tests {
@@ -67,7 +64,7 @@ func TestChecksCatchBrokenPods(t *testing.T) {
 			d := base.DeepCopy()
 			pod, c := &d.Spec.Template.Spec, &d.Spec.Template.Spec.Containers[0]
 			tt.breakIt(pod, c)
-			got := checkRepostPod(r, pod, c, cm.Name, cfg, deadline)
+			got := checkRepostPod(r, pod, c, cm, deadline)
 			if !containsProblem(got, tt.want) {
 				t.Errorf("problems %q: none mentions %q", got, tt.want)
 			}

@@ -1,97 +1,132 @@
 package deployments
 
 import (
-	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"testing"
-	"time"
 
 	"gopkg.in/yaml.v3"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/leadops/repost/config"
 )
 
-// defaultShutdownTimeout is the worker's drain deadline when
-// worker.shutdownTimeout is not set (docs/DESIGN.md, "Runtime facts").
-const defaultShutdownTimeout = 25 * time.Second
+// The ConfigMap's config.yaml is loaded with the worker's own config.Load,
+// in the environment its container gets (env, and envFrom Secrets holding
+// their placeholder values): what the test checks is what repostd would run
+// with, defaults included (worker.shutdownTimeout, limits.maxConcurrency).
 
-// defaultMaxConcurrency is limits.maxConcurrency's default (CONTRACT §7).
-const defaultMaxConcurrency = 10
-
-// workerConfig mirrors the config file of CONTRACT §8 plus worker.shutdownTimeout
-// (DESIGN.md): decoded with unknown fields refused, so a typo in the
-// ConfigMap fails here rather than at the worker's start.
-type workerConfig struct {
-	NATS    struct{ URL string }  `yaml:"nats"`
-	Redis   struct{ URL string }  `yaml:"redis"`
-	DataDir string                `yaml:"dataDir"`
-	HTTP    struct{ Addr string } `yaml:"http"`
-	Worker  struct {
-		ShutdownTimeout string `yaml:"shutdownTimeout"`
-	} `yaml:"worker"`
-	Policy struct {
-		MaxAttempts int               `yaml:"maxAttempts"`
-		Overrides   map[string]string `yaml:"overrides"`
-	} `yaml:"policy"`
-	Subscriptions []subscriptionConfig `yaml:"subscriptions"`
-}
-
-type subscriptionConfig struct {
-	ID               string `yaml:"id"`
-	Endpoint         string `yaml:"endpoint"`
-	ClientID         string `yaml:"clientID"`
-	ClientSecret     string `yaml:"clientSecret"`
-	ClientSecretFile string `yaml:"clientSecretFile"`
-	AllowInsecure    bool   `yaml:"allowInsecure"`
-	Limits           struct {
-		DailyQuota     int    `yaml:"dailyQuota"`
-		CallsPerWindow int    `yaml:"callsPerWindow"`
-		Window         string `yaml:"window"`
-		MaxConcurrency *int   `yaml:"maxConcurrency"`
-	} `yaml:"limits"`
-}
-
-// shutdownTimeout is the configured drain deadline, or the default.
-func (c *workerConfig) shutdownTimeout() (time.Duration, error) {
-	if c.Worker.ShutdownTimeout == "" {
-		return defaultShutdownTimeout, nil
+// mustConfigMap returns the one ConfigMap of a rendered kustomization.
+func mustConfigMap(tb testing.TB, r *rendered) *corev1.ConfigMap {
+	tb.Helper()
+	if len(r.configMaps) != 1 {
+		tb.Fatalf("%s: %d ConfigMaps, want 1", r.dir, len(r.configMaps))
 	}
-	return time.ParseDuration(c.Worker.ShutdownTimeout)
+	cm := r.configMaps[0]
+	if _, ok := cm.Data["config.yaml"]; !ok {
+		tb.Fatalf("%s: ConfigMap %s has no config.yaml", r.dir, cm.Name)
+	}
+	return cm
+}
+
+// containerEnv is the environment c starts with: its env values and every
+// key of the Secrets it loads with envFrom.
+func containerEnv(r *rendered, c *corev1.Container) map[string]string {
+	env := map[string]string{}
+	for _, from := range c.EnvFrom {
+		if from.SecretRef == nil {
+			continue
+		}
+		if s := r.secret(from.SecretRef.Name); s != nil {
+			for k, v := range s.StringData {
+				env[from.Prefix+k] = v
+			}
+			for k, v := range s.Data {
+				env[from.Prefix+k] = string(v)
+			}
+		}
+	}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+	}
+	return env
+}
+
+// loadConfig runs config.Load on the ConfigMap's config.yaml with env.
+func loadConfig(tb testing.TB, cm *corev1.ConfigMap, env map[string]string) (*config.Config, error) {
+	tb.Helper()
+	file := filepath.Join(tb.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, []byte(cm.Data["config.yaml"]), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return config.Load(file, func(k string) string { return env[k] })
+}
+
+// mustWorkerConfig loads the ConfigMap in the environment of the first
+// repostd container of r.
+func mustWorkerConfig(tb testing.TB, r *rendered) (*corev1.ConfigMap, *config.Config) {
+	tb.Helper()
+	cm := mustConfigMap(tb, r)
+	for _, d := range r.deployments {
+		for i := range d.Spec.Template.Spec.Containers {
+			c := &d.Spec.Template.Spec.Containers[i]
+			if imageRepo(c.Image) == repostImage {
+				cfg, err := loadConfig(tb, cm, containerEnv(r, c))
+				if err != nil {
+					tb.Fatalf("%s: %s/%s: %v", r.dir, d.Name, c.Name, err)
+				}
+				return cm, cfg
+			}
+		}
+	}
+	tb.Fatalf("%s: no container runs %s", r.dir, repostImage)
+	return nil, nil
 }
 
 // concurrencyBudget is the most Marketo calls the whole fleet may have in
 // flight: the sum of every subscription's maxConcurrency.
-func (c *workerConfig) concurrencyBudget() int {
+func concurrencyBudget(cfg *config.Config) int {
 	total := 0
-	for _, s := range c.Subscriptions {
-		if s.Limits.MaxConcurrency != nil {
-			total += *s.Limits.MaxConcurrency
-		} else {
-			total += defaultMaxConcurrency
-		}
+	for _, s := range cfg.Subscriptions {
+		total += s.Limits.MaxConcurrency
 	}
 	return total
 }
 
-func (c *workerConfig) subscriptionIDs() []string {
-	ids := make([]string, 0, len(c.Subscriptions))
-	for _, s := range c.Subscriptions {
+func subscriptionIDs(cfg *config.Config) []string {
+	ids := make([]string, 0, len(cfg.Subscriptions))
+	for _, s := range cfg.Subscriptions {
 		ids = append(ids, s.ID)
 	}
 	slices.Sort(ids)
 	return ids
 }
 
-// envRef is a whole-value ${VAR} reference, the only form a secret may take
-// in the ConfigMap.
+// rawSubscriptions is config.yaml as written, before expansion: the only
+// place a secret written in clear can be seen.
+type rawSubscriptions struct {
+	Subscriptions []struct {
+		ID               string `yaml:"id"`
+		ClientSecret     string `yaml:"clientSecret"`
+		ClientSecretFile string `yaml:"clientSecretFile"`
+	} `yaml:"subscriptions"`
+}
+
+// envRef is a whole-value ${VAR} reference.
 var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
 
-// secretVars returns the environment variables the subscriptions' client
-// secrets come from; a clientSecret written in clear is an error.
-func (c *workerConfig) secretVars() ([]string, error) {
+// secretVars returns the environment variables the client secrets of a
+// config file come from; a clientSecret written in clear is an error.
+func secretVars(configYAML string) ([]string, error) {
+	var raw rawSubscriptions
+	if err := yaml.Unmarshal([]byte(configYAML), &raw); err != nil {
+		return nil, err
+	}
 	var vars []string
-	for _, s := range c.Subscriptions {
+	for _, s := range raw.Subscriptions {
 		switch m := envRef.FindStringSubmatch(s.ClientSecret); {
 		case m != nil:
 			vars = append(vars, m[1])
@@ -103,52 +138,26 @@ func (c *workerConfig) secretVars() ([]string, error) {
 	return vars, nil
 }
 
-func parseWorkerConfig(data string) (*workerConfig, error) {
-	dec := yaml.NewDecoder(bytes.NewReader([]byte(data)))
-	dec.KnownFields(true)
-	var c workerConfig
-	if err := dec.Decode(&c); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
-
-// mustWorkerConfig decodes the config.yaml of the one ConfigMap a rendered
-// kustomization holds.
-func mustWorkerConfig(tb testing.TB, r *rendered) (*corev1.ConfigMap, *workerConfig) {
-	tb.Helper()
-	if len(r.configMaps) != 1 {
-		tb.Fatalf("%s: %d ConfigMaps, want 1", r.dir, len(r.configMaps))
-	}
-	cm := r.configMaps[0]
-	data, ok := cm.Data["config.yaml"]
-	if !ok {
-		tb.Fatalf("%s: ConfigMap %s has no config.yaml", r.dir, cm.Name)
-	}
-	c, err := parseWorkerConfig(data)
-	if err != nil {
-		tb.Fatalf("%s: ConfigMap %s config.yaml: %v", r.dir, cm.Name, err)
-	}
-	return cm, c
-}
-
+// TestConfigMapConfig: the config is a production one: external NATS with
+// three stream replicas on file storage, shared limits in Redis, and no
+// secret in the ConfigMap.
 func TestConfigMapConfig(t *testing.T) {
 	for _, dir := range kustomizations {
 		t.Run(dir, func(t *testing.T) {
 			r := mustRender(t, dir)
-			_, c := mustWorkerConfig(t, r)
-			if c.NATS.URL == "" || c.Redis.URL == "" {
+			cm, cfg := mustWorkerConfig(t, r)
+			if cfg.NATS.URL.Reveal() == "" || cfg.Redis.URL.Reveal() == "" {
 				// Without them repostd embeds NATS under dataDir and keeps limits
 				// in process: one replica only, and a writable volume.
-				t.Errorf("nats.url %q and redis.url %q must both be set", c.NATS.URL, c.Redis.URL)
+				t.Errorf("nats.url and redis.url must both be set")
 			}
-			if len(c.Subscriptions) == 0 {
-				t.Fatal("no subscriptions")
+			if cfg.NATS.Replicas != 3 || cfg.NATS.Storage != "file" {
+				t.Errorf("nats replicas %d storage %q: want JetStream R3 on file storage", cfg.NATS.Replicas, cfg.NATS.Storage)
 			}
-			if d, err := c.shutdownTimeout(); err != nil || d <= 0 {
-				t.Errorf("worker.shutdownTimeout %q: %v", c.Worker.ShutdownTimeout, err)
+			if len(cfg.Subscriptions) == 0 {
+				t.Error("no subscriptions")
 			}
-			if _, err := c.secretVars(); err != nil {
+			if _, err := secretVars(cm.Data["config.yaml"]); err != nil {
 				t.Error(err)
 			}
 		})
@@ -158,21 +167,19 @@ func TestConfigMapConfig(t *testing.T) {
 func TestSecretVars(t *testing.T) {
 	tests := []struct {
 		name    string
-		secret  string
-		file    string
+		yaml    string
 		want    []string
 		wantErr bool
 	}{
-		{name: "reference", secret: "${MARKETO_1_SECRET}", want: []string{"MARKETO_1_SECRET"}},
-		{name: "file", file: "/run/secrets/marketo", want: nil},
-		{name: "clear text", secret: "s3cr3t", wantErr: true},
-		{name: "embedded reference", secret: "x${MARKETO_1_SECRET}", wantErr: true},
-		{name: "missing", wantErr: true},
+		{name: "reference", yaml: `subscriptions: [{id: a, clientSecret: "${MARKETO_1_SECRET}"}]`, want: []string{"MARKETO_1_SECRET"}},
+		{name: "file", yaml: `subscriptions: [{id: a, clientSecretFile: /run/secrets/marketo}]`},
+		{name: "clear text", yaml: `subscriptions: [{id: a, clientSecret: s3cr3t}]`, wantErr: true},
+		{name: "embedded reference", yaml: `subscriptions: [{id: a, clientSecret: "x${MARKETO_1_SECRET}"}]`, wantErr: true},
+		{name: "missing", yaml: `subscriptions: [{id: a}]`, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &workerConfig{Subscriptions: []subscriptionConfig{{ID: "1", ClientSecret: tt.secret, ClientSecretFile: tt.file}}}
-			got, err := c.secretVars()
+			got, err := secretVars(tt.yaml)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("secretVars() error = %v, wantErr %v", err, tt.wantErr)
 			}

@@ -61,15 +61,17 @@ func TestRepostWorkloads(t *testing.T) {
 	for _, dir := range kustomizations {
 		t.Run(dir, func(t *testing.T) {
 			r := mustRender(t, dir)
-			cm, cfg := mustWorkerConfig(t, r)
-			deadline, err := cfg.shutdownTimeout()
-			if err != nil {
-				t.Fatal(err)
-			}
+			cm := mustConfigMap(t, r)
 			for d, c := range repostContainers(t, r) {
 				pod := &d.Spec.Template.Spec
 				t.Run(d.Name, func(t *testing.T) {
-					for _, msg := range checkRepostPod(r, pod, c, cm.Name, cfg, deadline) {
+					// The deadline this container's repostd will use: its own
+					// environment may override the file.
+					cfg, err := loadConfig(t, cm, containerEnv(r, c))
+					if err != nil {
+						t.Fatalf("config.yaml does not load in this container's environment: %v", err)
+					}
+					for _, msg := range checkRepostPod(r, pod, c, cm, cfg.Worker.ShutdownTimeout) {
 						t.Error(msg)
 					}
 				})
@@ -87,16 +89,16 @@ func (p *problems) add(format string, args ...any) {
 }
 
 // checkRepostPod runs every check on one repostd container and its pod.
-func checkRepostPod(r *rendered, pod *corev1.PodSpec, c *corev1.Container, configMap string,
-	cfg *workerConfig, deadline time.Duration) problems {
+func checkRepostPod(r *rendered, pod *corev1.PodSpec, c *corev1.Container, cm *corev1.ConfigMap,
+	deadline time.Duration) problems {
 	var p problems
 	checkImage(&p, c)
 	checkProbes(&p, c)
 	checkSecurity(&p, pod, c)
 	checkResources(&p, c)
 	checkGracePeriod(&p, pod, deadline)
-	checkConfigMount(&p, pod, c, configMap)
-	checkSecretEnv(&p, r, c, cfg)
+	checkConfigMount(&p, pod, c, cm.Name)
+	checkSecretEnv(&p, r, c, cm.Data["config.yaml"])
 	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
 		p.add("automountServiceAccountToken must be false: repostd never calls the Kubernetes API")
 	}
@@ -295,8 +297,8 @@ func checkConfigMount(p *problems, pod *corev1.PodSpec, c *corev1.Container, con
 
 // checkSecretEnv: every ${VAR} the config expands comes from a Secret the
 // container loads with envFrom, and that Secret is in the output.
-func checkSecretEnv(p *problems, r *rendered, c *corev1.Container, cfg *workerConfig) {
-	vars, err := cfg.secretVars()
+func checkSecretEnv(p *problems, r *rendered, c *corev1.Container, configYAML string) {
+	vars, err := secretVars(configYAML)
 	if err != nil {
 		p.add("%v", err)
 		return
