@@ -163,3 +163,28 @@ func (w *Worker) setHalt(sub, reason string) {
 	w.halts[sub] = reason
 	w.m.halted.WithLabelValues(sub).Set(1)
 }
+
+// runGauges refreshes, every interval, the gauges read from the shared
+// limiter: quota used and effective concurrency per subscription.
+func (w *Worker) runGauges(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		for _, s := range w.subs {
+			snap, err := w.lim.Snapshot(ctx, s.sub.ID, s.sub.Limits)
+			if err != nil {
+				continue
+			}
+			w.m.quotaUsed.WithLabelValues(s.sub.ID).Set(float64(snap.QuotaUsed))
+			w.m.effectiveConc.WithLabelValues(s.sub.ID).Set(float64(snap.EffectiveConcurrency))
+			if snap.Halted {
+				w.setHalt(s.sub.ID, snap.HaltReason)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -71,6 +71,7 @@ type Config struct {
 	ProbeInterval   time.Duration // halted subscriptions are probed every: 30 s
 	ClaimTTL        time.Duration // lookup values stay claimed at most: 3 min
 	MaxReauths      int           // 601/602 in a row before halting: 5
+	GaugeInterval   time.Duration // limiter gauges are refreshed every: 5 s
 	Version         string
 	Owner           string // replica name for claims and logs; random when empty
 	Now             func() time.Time
@@ -102,6 +103,9 @@ func (c *Config) defaults() {
 	}
 	if c.ClaimTTL <= 0 {
 		c.ClaimTTL = 3 * time.Minute
+	}
+	if c.GaugeInterval <= 0 {
+		c.GaugeInterval = 5 * time.Second
 	}
 	if c.MaxReauths <= 0 {
 		c.MaxReauths = 5
@@ -195,6 +199,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	} else {
 		return err
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); w.runGauges(ctx, w.cfg.GaugeInterval) }()
 	w.log.Info("worker started", zap.String("owner", w.cfg.Owner), zap.Int("subscriptions", len(w.subs)))
 	<-ctx.Done()
 	w.mu.Lock()

@@ -26,6 +26,7 @@ type demoOptions struct {
 	logFile  string
 	faults   float64
 	interval time.Duration
+	pace     time.Duration
 }
 
 // runDemo runs everything in one process: an embedded NATS server, limits
@@ -54,7 +55,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 
 	sim := marketotest.NewServer(marketotest.Options{
 		Limits:  marketotest.Limits{CallsPerWindow: 100, Window: 20 * time.Second, MaxConcurrency: 10, DailyQuota: 50000},
-		Latency: 150 * time.Millisecond, LatencyPerRecord: 200 * time.Microsecond,
+		Latency: 300 * time.Millisecond, LatencyPerRecord: 2 * time.Millisecond, // ~0.9 s for 300 leads
 		Faults: marketotest.Faults{Seed: o.seed, Rate604: o.faults / 3, Rate611: o.faults / 3, Rate713: o.faults / 3},
 	})
 	defer sim.Close()
@@ -101,6 +102,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 	fs.StringVar(&o.logFile, "log", "", "worker log file (default: repostd.log in the data directory)")
 	fs.Float64Var(&o.faults, "faults", 0.05, "rate of transient faults (604/611/713) the simulator injects")
 	fs.DurationVar(&o.interval, "progress", time.Second, "progress line interval")
+	fs.DurationVar(&o.pace, "pace", time.Second, "pause between the 20 bursts of events (0: publish at once)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, &usageError{"help requested"}

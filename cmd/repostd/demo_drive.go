@@ -81,7 +81,7 @@ func (d *demo) drive(ctx context.Context) (*demoReport, error) {
 }
 
 func (d *demo) publish(ctx context.Context, events []fixture.Event) error {
-	const burst = 500
+	burst := max(1, len(events)/20) // DAP's failures arrive over ~20 s
 	for i := 0; i < len(events); i += burst {
 		b := d.a.q.NewBatch()
 		for _, e := range events[i:min(i+burst, len(events))] {
@@ -91,7 +91,7 @@ func (d *demo) publish(ctx context.Context, events []fixture.Event) error {
 			return err
 		}
 		select { // DAP's failures trickle in; the worker batches them anyway
-		case <-time.After(150 * time.Millisecond):
+		case <-time.After(d.o.pace):
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestRunUsage(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"unknown command", []string{"frobnicate"}},
+		{"unknown flag", []string{"--nope"}},
+		{"extra argument", []string{"--config", "x.yaml", "extra"}},
+		{"demo bad flag", []string{"demo", "--events", "0"}},
+		{"demo bad faults", []string{"demo", "--faults", "1.5"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errb)
+			if err == nil || !isUsage(err) {
+				t.Fatalf("run(%q) = %v, want a usage error (exit 2)", tc.args, err)
+			}
+		})
+	}
+}
+
+func TestRunBadConfigNamesTheField(t *testing.T) {
+	var out, errb bytes.Buffer
+	path := t.TempDir() + "/bad.yaml"
+	writeFile(t, path, "subscriptions:\n  - id: not-a-munchkin\n    endpoint: https://x.mktorest.com\n    clientID: a\n    clientSecret: b\n")
+	err := run(context.Background(), []string{"--config", path}, func(string) string { return "" }, &out, &errb)
+	if err == nil || isUsage(err) || !strings.Contains(err.Error(), "subscriptions[0].id") {
+		t.Fatalf("err = %v, want one naming subscriptions[0].id", err)
+	}
+}
+
+// The README's first command, small: every event gets its outcome and the
+// summary says so.
+func TestDemo(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"demo", "--events", "400", "--pace", "0", "--data-dir", t.TempDir()},
+		func(string) string { return "" }, &out, &errb)
+	if err != nil {
+		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errb.String())
+	}
+	for _, want := range []string{
+		"events published  400; with an outcome 400; duplicate outcomes 0",
+		"limit violations caused by repost: 606=0 607=0 615=0 413=0",
+		"field role",
+		"repostctl --data-dir",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}
