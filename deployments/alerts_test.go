@@ -25,7 +25,7 @@ const (
 
 func mustRules(tb testing.TB) []rulefmt.Rule {
 	tb.Helper()
-	groups, errs := rulefmt.ParseFile(alertsFile, false, model.LegacyValidation, promql, slog.New(slog.DiscardHandler))
+	groups, errs := rulefmt.ParseFile(alertsFile, false, model.LegacyValidation, promqlParser, slog.New(slog.DiscardHandler))
 	if len(errs) > 0 {
 		tb.Fatal(errors.Join(errs...))
 	}
@@ -265,7 +265,7 @@ func TestQueriesUseDesignMetrics(t *testing.T) {
 // queryProblems checks one PromQL expression against the design table.
 func queryProblems(design map[string]designMetric, expr string) problems {
 	var p problems
-	node, err := promql.ParseExpr(expr)
+	node, err := promqlParser.ParseExpr(expr)
 	if err != nil {
 		p.add("%v", err)
 		return p

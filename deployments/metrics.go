@@ -31,9 +31,9 @@ func (e *FileError) Error() string {
 // Unwrap lets errors.Is and errors.As see the underlying errors.
 func (e *FileError) Unwrap() []error { return e.Errs }
 
-// promql is the parser every expression goes through: the stable function set
+// promqlParser is the parser every expression goes through: the stable function set
 // only, so a rule that needs an experimental flag on the server fails here.
-var promql = parser.NewParser(parser.Options{})
+var promqlParser = parser.NewParser(parser.Options{})
 
 // MetricNames returns the sorted, de-duplicated names of the metrics selected
 // by the rules of a Prometheus rule file, as written in the expressions: a
@@ -42,7 +42,7 @@ var promql = parser.NewParser(parser.Options{})
 // legacy (ASCII) metric names and expressions that parse; otherwise the error
 // is a *FileError.
 func MetricNames(rulesFile string) ([]string, error) {
-	groups, errs := rulefmt.ParseFile(rulesFile, false, model.LegacyValidation, promql,
+	groups, errs := rulefmt.ParseFile(rulesFile, false, model.LegacyValidation, promqlParser,
 		slog.New(slog.DiscardHandler))
 	if len(errs) > 0 {
 		return nil, &FileError{File: rulesFile, Errs: errs}
@@ -111,7 +111,7 @@ func addSelected(names map[string]bool, expr string) error {
 // InspectSelectors parses a PromQL expression and calls f with each of its
 // vector selectors (matrix selectors included), stopping at the first error.
 func InspectSelectors(expr string, f func(*parser.VectorSelector) error) error {
-	node, err := promql.ParseExpr(expr)
+	node, err := promqlParser.ParseExpr(expr)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,201 @@
+package deployments
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/util/annotations"
+)
+
+// The alert rules evaluated by Prometheus' own PromQL engine over series
+// written like promtool's: "a+bxN" is N+1 samples a, a+b, a+2b, ... one a
+// minute from time 0. An alert fires at T when its expression returns the
+// series at every evaluation (each minute) from T-for to T, as Prometheus'
+// rule manager does.
+
+type seriesSpec struct {
+	metric string // PromQL metric notation: name{label="value"}
+	values string // a+bxN
+}
+
+// fsample is a float sample for storage.NewListSeries.
+type fsample struct {
+	t int64
+	f float64
+}
+
+func (s fsample) T() int64                      { return s.t }
+func (s fsample) ST() int64                     { return 0 }
+func (s fsample) F() float64                    { return s.f }
+func (s fsample) H() *histogram.Histogram       { return nil }
+func (s fsample) FH() *histogram.FloatHistogram { return nil }
+func (s fsample) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
+func (s fsample) Copy() chunks.Sample           { return s }
+
+func mustSeries(tb testing.TB, specs []seriesSpec) []storage.Series {
+	tb.Helper()
+	var out []storage.Series
+	for _, sp := range specs {
+		lset, err := promqlParser.ParseMetric(sp.metric)
+		if err != nil {
+			tb.Fatalf("%s: %v", sp.metric, err)
+		}
+		start, rest, ok1 := strings.Cut(sp.values, "+")
+		step, count, ok2 := strings.Cut(rest, "x")
+		a, err1 := strconv.ParseFloat(start, 64)
+		b, err2 := strconv.ParseFloat(step, 64)
+		n, err3 := strconv.Atoi(count)
+		if !ok1 || !ok2 || err1 != nil || err2 != nil || err3 != nil {
+			tb.Fatalf("%s: values %q are not a+bxN", sp.metric, sp.values)
+		}
+		samples := make([]chunks.Sample, 0, n+1)
+		for i := 0; i <= n; i++ {
+			samples = append(samples, fsample{t: int64(i) * time.Minute.Milliseconds(), f: a + b*float64(i)})
+		}
+		out = append(out, storage.NewListSeries(lset, samples))
+	}
+	slices.SortFunc(out, func(x, y storage.Series) int { return labels.Compare(x.Labels(), y.Labels()) })
+	return out
+}
+
+// memQueryable serves fixed series to the engine.
+func memQueryable(series []storage.Series) storage.Queryable {
+	return &storage.MockQueryable{MockQuerier: &storage.MockQuerier{
+		SelectMockFunction: func(_ bool, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+			var sel []storage.Series
+			for _, s := range series {
+				if matchesAll(s.Labels(), ms) {
+					sel = append(sel, s)
+				}
+			}
+			return &listSet{series: sel, i: -1}
+		},
+	}}
+}
+
+func matchesAll(lset labels.Labels, ms []*labels.Matcher) bool {
+	for _, m := range ms {
+		if !m.Matches(lset.Get(m.Name)) {
+			return false
+		}
+	}
+	return true
+}
+
+type listSet struct {
+	series []storage.Series
+	i      int
+}
+
+func (l *listSet) Next() bool                        { l.i++; return l.i < len(l.series) }
+func (l *listSet) At() storage.Series                { return l.series[l.i] }
+func (l *listSet) Err() error                        { return nil }
+func (l *listSet) Warnings() annotations.Annotations { return nil }
+
+// firing returns the label sets of the alert at minute atMinute.
+func firing(tb testing.TB, expr string, hold time.Duration, q storage.Queryable, atMinute int) []string {
+	tb.Helper()
+	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1_000_000, Timeout: 10 * time.Second, LookbackDelta: 5 * time.Minute})
+	var active map[string]bool
+	for m := atMinute - int(hold/time.Minute); m <= atMinute; m++ {
+		qry, err := engine.NewInstantQuery(context.Background(), q, nil, expr, time.UnixMilli(0).Add(time.Duration(m)*time.Minute))
+		if err != nil {
+			tb.Fatalf("%s: %v", expr, err)
+		}
+		res := qry.Exec(context.Background())
+		vec, err := res.Vector()
+		if err != nil {
+			tb.Fatalf("%s at minute %d: %v", expr, m, err)
+		}
+		now := map[string]bool{}
+		for _, s := range vec {
+			if active == nil || active[s.Metric.String()] {
+				now[s.Metric.String()] = true
+			}
+		}
+		active = now
+		qry.Close()
+	}
+	out := make([]string, 0, len(active))
+	for k := range active {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestAlertsFire(t *testing.T) {
+	tests := []struct {
+		alert  string
+		series []seriesSpec
+		at     int // minute
+		want   []string
+	}{
+		{"RepostSubscriptionHalted", []seriesSpec{
+			{`repost_subscription_halted{subscription="123-ABC-456",pod="a"}`, "1+0x10"},
+			{`repost_subscription_halted{subscription="123-ABC-456",pod="b"}`, "1+0x10"},
+			{`repost_subscription_halted{subscription="456-DEF-789",pod="a"}`, "0+0x10"},
+		}, 10, []string{`{subscription="123-ABC-456"}`}}, // one alert, not one per pod
+		{"RepostSubscriptionHalted", []seriesSpec{
+			{`repost_subscription_halted{subscription="123-ABC-456",pod="a"}`, "1+0x4"},
+		}, 4, nil}, // halted for 4 minutes: not yet
+		{"RepostParkedGrowing", []seriesSpec{
+			{`repost_parked_total{subscription="123-ABC-456",code="1006",pod="a"}`, "0+1x70"},
+			{`repost_parked_total{subscription="123-ABC-456",code="1001",pod="a"}`, "0+0.5x70"},
+		}, 70, []string{`{code="1006", subscription="123-ABC-456"}`}},
+		{"RepostQuotaAbove90Percent", []seriesSpec{
+			{`repost_quota_used{subscription="123-ABC-456",pod="a"}`, "46000+10x10"},
+			{`repost_quota_limit{subscription="123-ABC-456",pod="a"}`, "50000+0x10"},
+			{`repost_quota_used{subscription="456-DEF-789",pod="a"}`, "40000+10x10"},
+			{`repost_quota_limit{subscription="456-DEF-789",pod="a"}`, "50000+0x10"},
+		}, 10, []string{`{subscription="123-ABC-456"}`}},
+		{"RepostQuotaAbove90Percent", []seriesSpec{
+			{`repost_quota_used{subscription="123-ABC-456",pod="a"}`, "5+0x10"},
+			{`repost_quota_limit{subscription="123-ABC-456",pod="a"}`, "0+0x10"},
+		}, 10, nil}, // no limit configured: no division by zero alert
+		{"RepostRetriesExhausted", []seriesSpec{
+			{`repost_retries_exhausted_total{subscription="123-ABC-456",pod="a"}`, "0+0x20"},
+			{`repost_retries_exhausted_total{subscription="456-DEF-789",pod="a"}`, "3+0x20"},
+			{`repost_retries_exhausted_total{subscription="456-DEF-789",pod="b"}`, "0+1x20"},
+		}, 20, []string{`{subscription="456-DEF-789"}`}},
+		{"RepostWorkerAbsent", []seriesSpec{
+			{`repost_events_total{subscription="123-ABC-456",outcome="reposted",code="0"}`, "0+1x20"},
+		}, 20, []string{`{}`}},
+		{"RepostWorkerAbsent", []seriesSpec{
+			{`repost_build_info{version="v1",pod="a"}`, "1+0x20"},
+		}, 20, nil},
+	}
+	rules := map[string]struct {
+		expr string
+		hold time.Duration
+	}{}
+	for _, r := range mustRules(t) {
+		rules[r.Alert] = struct {
+			expr string
+			hold time.Duration
+		}{r.Expr, time.Duration(r.For)}
+	}
+	for i, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%d", tt.alert, i), func(t *testing.T) {
+			r, ok := rules[tt.alert]
+			if !ok {
+				t.Fatalf("no alert %s", tt.alert)
+			}
+			got := firing(t, r.expr, r.hold, memQueryable(mustSeries(t, tt.series)), tt.at)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("firing at minute %d = %q, want %q", tt.at, got, tt.want)
+			}
+		})
+	}
+}
