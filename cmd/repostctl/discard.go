@@ -71,20 +71,16 @@ func discard(ctx context.Context, e *env, q *queue.Queue, f filter, o *discardOp
 	}
 	pr := newProgress(e, "discard", len(seqs))
 	done, gone := 0, 0
-	for i, seq := range seqs {
+	for i := 0; i < len(seqs); i += chunkSize {
 		if err := ctx.Err(); err != nil {
 			pr.finish()
-			return fmt.Errorf("discard stopped after %d of %d leads: %w; run the same command again to finish", i, len(seqs), err)
+			return fmt.Errorf("discard stopped with %d of %d leads discarded: %w; run the same command again to finish", done, len(seqs), err)
 		}
-		ok, err := discardOne(ctx, e, q, f, o, seq)
+		d, g, err := discardChunk(ctx, e, q, f, o, seqs[i:min(i+chunkSize, len(seqs))])
+		done, gone = done+d, gone+g
 		if err != nil {
 			pr.finish()
-			return fmt.Errorf("discard stopped after %d of %d leads: %w", i, len(seqs), err)
-		}
-		if ok {
-			done++
-		} else {
-			gone++
+			return fmt.Errorf("discard stopped with %d of %d leads discarded: %w", done, len(seqs), err)
 		}
 		pr.update(done+gone, 0)
 	}
@@ -97,20 +93,32 @@ func discard(ctx context.Context, e *env, q *queue.Queue, f filter, o *discardOp
 	return nil
 }
 
-// discardOne writes the discarded outcome, waits for its ack, then deletes
-// the entry. It returns false when the entry was no longer parked.
-func discardOne(ctx context.Context, e *env, q *queue.Queue, f filter, o *discardOpts, seq uint64) (bool, error) {
-	en, ok, err := getEntry(ctx, q, seq)
-	if err != nil || !ok || !f.match(en.P) {
-		return false, err
+// discardChunk writes the discarded outcomes, waits for their acks, then
+// deletes the entries. It returns how many were discarded and how many
+// were no longer parked.
+func discardChunk(ctx context.Context, e *env, q *queue.Queue, f filter, o *discardOpts, seqs []uint64) (int, int, error) {
+	ens, err := fetchEntries(ctx, q, seqs)
+	if err != nil {
+		return 0, 0, err
 	}
-	p := en.P
 	b := q.NewBatch()
-	b.Outcome(&repost.Outcome{EventID: p.EventID, LeadID: p.LeadID, Subscription: p.Subscription,
-		Kind: repost.KindDiscarded, Code: p.Parked.Code, Reason: o.reason, Attempts: p.Parked.Attempts,
-		At: e.now().UTC(), Actor: o.actor})
-	if err := b.Wait(ctx); err != nil {
-		return false, fmt.Errorf("discarded outcome of %s: %w", p.EventID, err)
+	var keep []uint64
+	for _, en := range ens {
+		if en.P == nil || !f.match(en.P) {
+			continue
+		}
+		p := en.P
+		b.Outcome(&repost.Outcome{EventID: p.EventID, LeadID: p.LeadID, Subscription: p.Subscription,
+			Kind: repost.KindDiscarded, Code: p.Parked.Code, Reason: o.reason, Attempts: p.Parked.Attempts,
+			At: e.now().UTC(), Actor: o.actor})
+		keep = append(keep, en.Seq)
 	}
-	return true, q.DeleteParked(ctx, seq)
+	if err := b.Wait(ctx); err != nil {
+		return 0, 0, fmt.Errorf("discarded outcomes: %w", err)
+	}
+	err = parallel(len(keep), func(i int) error { return q.DeleteParked(ctx, keep[i]) })
+	if err != nil {
+		return 0, 0, err
+	}
+	return len(keep), len(seqs) - len(keep), nil
 }

@@ -153,15 +153,16 @@ func TestRequeueInterruptedAndRunAgain(t *testing.T) {
 	if _, _, err := h.run(ctx, args...); !errors.Is(err, context.Canceled) {
 		t.Fatalf("second run: %v, want it interrupted", err)
 	}
-	// The interrupted lead was finished: its entry is gone.
-	if got := h.count(queue.StreamParked); got != n-99-50 {
-		t.Fatalf("after the interrupt %d parked, want %d", got, n-99-50)
+	// What was published before the interrupt was finished: its entries are gone.
+	left := h.count(queue.StreamParked)
+	if left > n-99-50 || left == 0 {
+		t.Fatalf("after the interrupt %d parked, want some, and at most %d", left, n-99-50)
 	}
 
 	// 3: run to the end.
 	h.hooks.afterPublish = nil
 	out := h.mustRun(args...)
-	if !strings.Contains(out, fmt.Sprintf("requeued %d of %d leads", n-149, n-149)) {
+	if !strings.Contains(out, fmt.Sprintf("requeued %d of %d leads", left, left)) {
 		t.Errorf("third run: %s", out)
 	}
 	waitReposted(t, h, sim, n)

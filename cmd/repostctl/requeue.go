@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/time/rate"
@@ -114,12 +115,12 @@ func (r *requeuer) run(ctx context.Context) error {
 	if !r.o.dryRun {
 		pr = newProgress(r.e, "requeue", len(seqs))
 	}
-	for i, seq := range seqs {
+	for i := 0; i < len(seqs); i += chunkSize {
 		if err := ctx.Err(); err != nil {
 			pr.finish()
 			return r.interrupted(i, len(seqs), err)
 		}
-		if err := r.one(ctx, seq); err != nil {
+		if err := r.chunk(ctx, seqs[i:min(i+chunkSize, len(seqs))]); err != nil {
 			pr.finish()
 			return r.interrupted(i, len(seqs), err)
 		}
@@ -130,7 +131,7 @@ func (r *requeuer) run(ctx context.Context) error {
 }
 
 func (r *requeuer) interrupted(i, total int, err error) error {
-	return fmt.Errorf("requeue stopped after %d of %d leads (%d requeued): %w; run the same command again to finish: what was published is de-duplicated", i, total, r.done, err)
+	return fmt.Errorf("requeue stopped with %d of %d leads requeued: %w; run the same command again to finish: what was already published is de-duplicated", r.done, total, err)
 }
 
 func (r *requeuer) report(total int) error {
@@ -150,79 +151,119 @@ func (r *requeuer) report(total int) error {
 	return nil
 }
 
-// one requeues the entry at seq. Its error stops the whole requeue; a lead
-// that cannot be fixed is counted and reported instead.
-func (r *requeuer) one(ctx context.Context, seq uint64) error {
-	en, ok, err := getEntry(ctx, r.q, seq)
+// chunkSize is how many leads are published, then given their outcomes,
+// then deleted, together.
+const chunkSize = 100
+
+// pending is a lead whose fixed event is ready to publish.
+type pending struct {
+	en entry
+	rq *requeueBuild
+}
+
+// chunk requeues the entries at seqs: every fixed event is published and
+// acknowledged, then every requeued outcome, then the entries are deleted.
+// A kill between steps leaves the entries parked; a rerun publishes them
+// again under the same eventIds, which the stream de-duplicates.
+func (r *requeuer) chunk(ctx context.Context, seqs []uint64) error {
+	ens, err := fetchEntries(ctx, r.q, seqs)
 	if err != nil {
 		return err
 	}
-	if !ok || !r.f.match(en.P) {
-		r.gone++
-		return nil
-	}
-	rq, err := buildRequeue(en.P, r.t)
-	if err != nil {
-		r.failed++
-		if r.failed <= maxReported {
-			r.e.warn(fmt.Sprintf("left parked: seq %d, event %s, lead %s: %v", seq, en.P.EventID, dash(en.P.LeadID), err))
-		} else if r.failed == maxReported+1 {
-			r.e.warn("more leads left parked; not listing them one by one")
+	var ready []pending
+	for _, en := range ens {
+		if en.P == nil || !r.f.match(en.P) {
+			r.gone++
+			continue
 		}
-		return nil
-	}
-	if r.o.dryRun {
-		r.done++
-		if r.shown < r.o.show {
-			r.shown++
-			unifiedDiff(r.e.stdout, fmt.Sprintf("%s (seq %d) requestContent", en.P.EventID, seq),
-				rq.newID+" requestContent", rq.before, rq.after)
-			fmt.Fprintln(r.e.stdout)
+		rq, err := buildRequeue(en.P, r.t)
+		switch {
+		case err != nil:
+			r.leftParked(en, err)
+		case r.o.dryRun:
+			r.done++
+			r.showDiff(en, rq)
+		default:
+			if err := r.lim.Wait(ctx); err != nil {
+				return err
+			}
+			ready = append(ready, pending{en, rq})
 		}
+	}
+	if len(ready) == 0 {
 		return nil
 	}
-	if err := r.lim.Wait(ctx); err != nil {
+	b := r.q.NewBatch()
+	for _, p := range ready {
+		b.Failed(p.en.P.Subscription, p.rq.newID, p.rq.data)
+	}
+	if err := b.Wait(ctx); err != nil {
 		return err
 	}
-	return r.publish(ctx, en, rq)
+	n, hookErr := len(ready), error(nil)
+	if h := r.e.hooks.afterPublish; h != nil {
+		for i := range ready {
+			if hookErr = h(r.done + i + 1); hookErr != nil {
+				n = i
+				break
+			}
+		}
+	}
+	if err := r.finish(ctx, ready[:n]); err != nil {
+		return err
+	}
+	return hookErr
+}
+
+// finish writes the requeued outcomes of published leads, waits for their
+// acks, then deletes the parked entries. Once published, the leads are
+// finished even if interrupted meanwhile.
+func (r *requeuer) finish(ctx context.Context, ready []pending) error {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
+	defer cancel()
+	b := r.q.NewBatch()
+	for _, p := range ready {
+		reason := "requeued as " + p.rq.newID + ": " + r.t.String()
+		if r.o.reason != "" {
+			reason += "; " + r.o.reason
+		}
+		b.Outcome(&repost.Outcome{EventID: p.en.P.EventID, LeadID: p.en.P.LeadID, Subscription: p.en.P.Subscription,
+			Kind: repost.KindRequeued, Code: p.en.P.Parked.Code, Reason: reason, Attempts: p.en.P.Parked.Attempts,
+			At: r.e.now().UTC(), Actor: r.o.actor, RequeuedAs: p.rq.newID})
+	}
+	if err := b.Wait(fctx); err != nil {
+		return fmt.Errorf("requeued outcomes: %w", err)
+	}
+	err := parallel(len(ready), func(i int) error { return r.q.DeleteParked(fctx, ready[i].en.Seq) })
+	if err != nil {
+		return err
+	}
+	r.done += len(ready)
+	return nil
+}
+
+func (r *requeuer) leftParked(en entry, err error) {
+	r.failed++
+	switch {
+	case r.failed <= maxReported:
+		r.e.warn(fmt.Sprintf("left parked: seq %d, event %s, lead %s: %v", en.Seq, en.P.EventID, dash(en.P.LeadID), err))
+	case r.failed == maxReported+1:
+		r.e.warn("more leads left parked; not listing them one by one")
+	}
+}
+
+func (r *requeuer) showDiff(en entry, rq *requeueBuild) {
+	if r.shown >= r.o.show {
+		return
+	}
+	r.shown++
+	unifiedDiff(r.e.stdout, fmt.Sprintf("%s (seq %d) requestContent", en.P.EventID, en.Seq),
+		rq.newID+" requestContent", rq.before, rq.after)
+	fmt.Fprintln(r.e.stdout)
 }
 
 // maxReported bounds the per-lead lines of a large failing requeue.
 const maxReported = 20
-
-// publish sends the fixed event and waits for its ack, then writes the
-// requeued outcome and waits for its ack, then deletes the parked entry.
-// A kill between steps leaves the entry parked; a rerun publishes it again
-// under the same eventId, which the stream de-duplicates.
-func (r *requeuer) publish(ctx context.Context, en entry, rq *requeueBuild) error {
-	if _, err := r.q.PublishFailed(ctx, en.P.Subscription, rq.newID, rq.data); err != nil {
-		return err
-	}
-	if h := r.e.hooks.afterPublish; h != nil {
-		if err := h(r.done + 1); err != nil {
-			return err
-		}
-	}
-	// Once published, finish this lead even if interrupted now.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
-	defer cancel()
-	reason := "requeued as " + rq.newID + ": " + r.t.String()
-	if r.o.reason != "" {
-		reason += "; " + r.o.reason
-	}
-	b := r.q.NewBatch()
-	b.Outcome(&repost.Outcome{EventID: en.P.EventID, LeadID: en.P.LeadID, Subscription: en.P.Subscription,
-		Kind: repost.KindRequeued, Code: en.P.Parked.Code, Reason: reason, Attempts: en.P.Parked.Attempts,
-		At: r.e.now().UTC(), Actor: r.o.actor, RequeuedAs: rq.newID})
-	if err := b.Wait(fctx); err != nil {
-		return fmt.Errorf("requeued outcome of %s: %w", en.P.EventID, err)
-	}
-	if err := r.q.DeleteParked(fctx, en.Seq); err != nil {
-		return err
-	}
-	r.done++
-	return nil
-}
 
 // requeueBuild is one lead ready to go back.
 type requeueBuild struct {
@@ -292,18 +333,57 @@ func collectSeqs(ctx context.Context, q *queue.Queue, f filter, warn func(string
 	return seqs, err
 }
 
-// getEntry reads one entry; ok is false when it is no longer parked.
-func getEntry(ctx context.Context, q *queue.Queue, seq uint64) (entry, bool, error) {
-	m, err := q.GetParked(ctx, seq)
-	if err != nil {
-		if isNotFound(err) {
-			return entry{}, false, nil
+// fetchEntries reads the entries at seqs a few at a time; an entry no
+// longer parked comes back with a nil P.
+func fetchEntries(ctx context.Context, q *queue.Queue, seqs []uint64) ([]entry, error) {
+	out := make([]entry, len(seqs))
+	err := parallel(len(seqs), func(i int) error {
+		m, err := q.GetParked(ctx, seqs[i])
+		if err != nil {
+			if isNotFound(err) {
+				return nil
+			}
+			return err
 		}
-		return entry{}, false, err
+		p, err := repost.DecodeParkedLead(m.Data)
+		if err != nil {
+			return fmt.Errorf("parked entry %d: %w", seqs[i], err)
+		}
+		out[i] = entry{Seq: seqs[i], P: p}
+		return nil
+	})
+	return out, err
+}
+
+// parallel runs fn for 0..n-1 on a few goroutines and returns the first error.
+func parallel(n int, fn func(i int) error) error {
+	const workers = 8
+	next := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
 	}
-	p, err := repost.DecodeParkedLead(m.Data)
-	if err != nil {
-		return entry{}, false, fmt.Errorf("parked entry %d: %w", seq, err)
+	for i := 0; i < n; i++ {
+		next <- i
 	}
-	return entry{Seq: seq, P: p}, true, nil
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
 }
