@@ -15,7 +15,7 @@ import (
 // releaseBuild is the build line of build.sh, the one place the release
 // flags live: the Dockerfile RUNs the script (TestDockerfile) and
 // TestBuildIsStatic runs it here, in CI.
-const releaseBuild = `CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o "$OUT/" ./cmd/repostd ./cmd/repostctl`
+const releaseBuild = `CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w -X main.version=${VERSION}" -o "$OUT/" ./cmd/repostd ./cmd/repostctl`
 
 // binaries are what build.sh writes and the Dockerfile copies.
 var binaries = []string{"repostd", "repostctl"}
@@ -37,9 +37,9 @@ func TestBuildScriptFlags(t *testing.T) {
 }
 
 // TestBuildIsStatic runs build.sh as the Dockerfile does and checks both
-// binaries: static ELF (no interpreter, no shared library), CGO_ENABLED=0 and
-// -trimpath (read back from the Go build info), stripped (-s -w), and carrying
-// the version given to -X main.version.
+// binaries: static ELF (no interpreter, no shared library), CGO_ENABLED=0,
+// -trimpath and no VCS stamp (read back from the Go build info), stripped
+// (-s -w), and carrying the version given to -X main.version.
 func TestBuildIsStatic(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds both binaries: skipped in -short mode")
@@ -144,6 +144,9 @@ func checkBuildInfo(t *testing.T, file, version string) {
 		if settings[k] != v {
 			t.Errorf("build setting %s = %q, want %q", k, settings[k], v)
 		}
+	}
+	if vcs, ok := settings["vcs"]; ok {
+		t.Errorf("build setting vcs = %q: -buildvcs=false not applied", vcs)
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {

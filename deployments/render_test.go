@@ -120,15 +120,6 @@ func (r *rendered) deployment(name string) *appsv1.Deployment {
 	return nil
 }
 
-func (r *rendered) configMap(name string) *corev1.ConfigMap {
-	for _, c := range r.configMaps {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
 func (r *rendered) secret(name string) *corev1.Secret {
 	for _, s := range r.secrets {
 		if s.Name == name {
@@ -136,11 +127,6 @@ func (r *rendered) secret(name string) *corev1.Secret {
 		}
 	}
 	return nil
-}
-
-func (r *rendered) count() int {
-	return len(r.deployments) + len(r.configMaps) + len(r.secrets) + len(r.services) +
-		len(r.serviceAccounts) + len(r.pdbs) + len(r.hpas) + len(r.scaledObjects)
 }
 
 func TestDecodeStrictRefuses(t *testing.T) {
