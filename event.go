@@ -47,7 +47,7 @@ func (e *InvalidEventError) Error() string {
 }
 
 func invalid(field, reason string) *InvalidEventError {
-	return &InvalidEventError{Field: field, Reason: reason}
+	return &InvalidEventError{Field: truncate(field, 1024), Reason: truncate(reason, 1024)}
 }
 
 // asInvalid turns a walker error into an *InvalidEventError.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -75,14 +76,18 @@ func mustDecode(tb testing.TB, data []byte) *Event {
 	return e
 }
 
-func TestDecodeEventRules(t *testing.T) {
+type decodeCase struct {
+	name    string
+	data    []byte
+	sub     string
+	wantErr *InvalidEventError // nil: accepted; Reason is a substring
+}
+
+// decodeCases has a row for every rule of DecodeEvent; the fuzz target seeds
+// its corpus with them.
+func decodeCases() []decodeCase {
 	huge := ev("sourceId", `"`+strings.Repeat("x", MaxEventBytes)+`"`)
-	tests := []struct {
-		name    string
-		data    []byte
-		sub     string
-		wantErr *InvalidEventError // nil: accepted; Reason is a substring
-	}{
+	return []decodeCase{
 		{name: "minimal sync leads", data: ev()},
 		{name: "subject matches", data: ev(), sub: "123-ABC-456"},
 		{name: "push lead with programName", data: ev("endpoint", `"/rest/v1/leads/push.json"`,
@@ -100,6 +105,7 @@ func TestDecodeEventRules(t *testing.T) {
 		{name: "string", data: []byte(`"evt"`), wantErr: &InvalidEventError{"", "got string"}},
 		{name: "truncated", data: ev()[:40], wantErr: &InvalidEventError{"", "not valid JSON"}},
 		{name: "trailing data", data: append(ev(), []byte(` {}`)...), wantErr: &InvalidEventError{"", "after the JSON object"}},
+		{name: "long duplicate key is shortened", data: ev(strings.Repeat("k", 5000), `1,"`+strings.Repeat("k", 5000)+`":2`), wantErr: &InvalidEventError{strings.Repeat("k", 64) + "…", "duplicate key"}},
 		{name: "duplicate top-level key", data: ev("leadId", `"L-1","leadId":"L-2"`), wantErr: &InvalidEventError{"leadId", "duplicate key"}},
 		{name: "missing eventId", data: ev("eventId", omit), wantErr: &InvalidEventError{"eventId", "missing"}},
 		{name: "eventId in another case is not eventId", data: ev("eventId", omit, "EventId", `"e"`), wantErr: &InvalidEventError{"eventId", "missing"}},
@@ -155,7 +161,10 @@ func TestDecodeEventRules(t *testing.T) {
 		{name: "attemptedAt not a time", data: ev("attemptedAt", `"yesterday"`), wantErr: &InvalidEventError{"attemptedAt", "RFC 3339"}},
 		{name: "attemptedAt a number", data: ev("attemptedAt", `1763892000`), wantErr: &InvalidEventError{"attemptedAt", "got number"}},
 	}
-	for _, tt := range tests {
+}
+
+func TestDecodeEventRules(t *testing.T) {
+	for _, tt := range decodeCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := DecodeEvent(tt.data, tt.sub)
 			if tt.wantErr == nil {
@@ -311,5 +320,53 @@ func TestEventStatusCodeForms(t *testing.T) {
 		if e.ResponseStatusCode != tt.want {
 			t.Errorf("%s: ResponseStatusCode = %q, want %q", tt.name, e.ResponseStatusCode, tt.want)
 		}
+	}
+}
+
+func ExampleDecodeEvent() {
+	body := []byte(`{"eventId": "evt-7f3a", "leadId": "L-1001", "subscription": "123-ABC-456",
+	  "endpoint": "/rest/v1/leads/push.json",
+	  "requestContent": {"programName": "MarketoTestProgram1", "input": [{"email": "a@example.com", "score": 1.50}]},
+	  "responseStatusCode": 1006, "responseReason": "Field 'role' not found"}`)
+	e, err := DecodeEvent(body, "123-ABC-456")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	f := e.Failure()
+	fmt.Println(e.RequestContent.ProgramName(), e.RequestContent.LookupValue(0), f.Code, f.Message)
+	in, _ := e.RequestContent.InputJSON()
+	fmt.Println(string(in[0]))
+
+	_, err = DecodeEvent([]byte(`{"eventId": "evt-1"}`), "")
+	var ie *InvalidEventError
+	fmt.Println(errors.As(err, &ie), err)
+	// Output:
+	// MarketoTestProgram1 a@example.com 1006 Field 'role' not found
+	// {"email":"a@example.com","score":1.50}
+	// true invalid event: field "leadId": missing
+}
+
+func BenchmarkDecodeEvent(b *testing.B) {
+	var records []string
+	for i := 0; len(strings.Join(records, ",")) < MaxEventBytes-4096; i++ {
+		records = append(records, `{"email":"lead`+strings.Repeat("x", 20)+`@example.com","score":12345678901234567890,"price":1.50,"tags":["a","b"],"n":{"k":true}}`)
+	}
+	cases := []struct {
+		name string
+		data []byte
+	}{
+		{"contract example", mustRead(b, "contract-event.json")},
+		{"1 MiB of records", ev("requestContent", `{"input":[`+strings.Join(records, ",")+`]}`)},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.data)))
+			for b.Loop() {
+				if _, err := DecodeEvent(c.data, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

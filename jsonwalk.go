@@ -139,7 +139,10 @@ func wrapSyntax(path string, err error) error {
 	return &pathError{path, syntaxReason(err)}
 }
 
+// joinKey appends key to path, shortened: a path ends up in error messages,
+// parked reasons and logs, and a key can be as long as the body.
 func joinKey(path, key string) string {
+	key = truncate(key, 64)
 	if path == "" {
 		return key
 	}
