@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leadops/repost/internal/fixture"
+	"github.com/leadops/repost/marketo/marketotest"
+)
+
+type backlogResult struct {
+	Events    int
+	PeakRSS   int64 // bytes, VmHWM of the repostd process
+	Seconds   float64
+	PerSecond float64
+}
+
+// measureBacklog publishes a deep backlog, then runs the real repostd
+// binary (limits off) until every event has its outcome, and reads the
+// process's peak resident set from /proc.
+func measureBacklog(ctx context.Context, o options, rep *report) error {
+	e, q, cleanup, err := fresh(ctx)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	for i := 0; i < o.backlog; i += 50000 {
+		if err := publish(ctx, q, okEventsFrom(i, min(50000, o.backlog-i))); err != nil {
+			return err
+		}
+	}
+	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true, CallLogSize: 1})
+	defer sim.Close()
+	bin := o.repostd
+	dir, err := os.MkdirTemp("", "repostbench-rss-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if bin == "" {
+		bin = filepath.Join(dir, "repostd")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/repostd").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build: %v: %s", err, out)
+		}
+	}
+	cfg := filepath.Join(dir, "repost.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`nats: {url: %q}
+http: {addr: "127.0.0.1:0"}
+dataDir: %q
+log: {level: warn}
+subscriptions:
+  - id: %s
+    endpoint: %s
+    clientID: %s
+    clientSecret: %s
+    allowInsecure: true
+    limits: {dailyQuota: 100000000, callsPerWindow: 1000000, window: 1s, maxConcurrency: 16}
+`, e.URL, dir, fixture.Sub, sim.URL, marketotest.DefaultClientID, marketotest.DefaultClientSecret)), 0o600); err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, "--config", cfg)
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if err := waitOutcomes(ctx, q, o.backlog, 30*time.Minute); err != nil {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+	hwm, err := vmHWM(cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	rep.Backlog = backlogResult{Events: o.backlog, PeakRSS: hwm, Seconds: secs, PerSecond: float64(o.backlog) / secs}
+	return nil
+}
+
+func okEventsFrom(from, n int) []fixture.Event {
+	at := time.Now()
+	evs := make([]fixture.Event, n)
+	for i := range evs {
+		evs[i] = fixture.Build(from+i, fixture.KindOK, at, fixture.Sub)
+	}
+	return evs
+}
+
+// vmHWM reads a process's peak resident set size.
+func vmHWM(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM for pid %d", pid)
+}

@@ -1,0 +1,104 @@
+// Command repostbench measures repost and writes docs/BENCHMARKS.md: every
+// figure with the command that produced it, the machine, and the reference
+// measured in the same run.
+//
+//	repostbench [-out docs/BENCHMARKS.md] [-svg docs/calls-per-window.svg]
+//	            [-events 100000] [-backlog 1000000] [-chaos chaos.json]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "repostbench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	out, svg, chaos, repostd string
+	events, backlog, drain   int
+	micro                    bool
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("repostbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "report to write")
+	fs.StringVar(&o.svg, "svg", "docs/calls-per-window.svg", "plot of calls per window to write")
+	fs.StringVar(&o.chaos, "chaos", "", "JSON accounting of a repostchaos run to include")
+	fs.StringVar(&o.repostd, "repostd", "", "repostd binary for the RSS figure (default: built from ./cmd/repostd)")
+	fs.IntVar(&o.events, "events", 100000, "events for the throughput figures")
+	fs.IntVar(&o.backlog, "backlog", 1000000, "events of the backlog whose peak RSS is measured")
+	fs.IntVar(&o.drain, "drain", 100000, "events of the three-replica drain under Marketo's limits")
+	fs.BoolVar(&o.micro, "micro", true, "include the go test micro-benchmarks of quota and marketo")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rep := &report{Machine: machine(), Started: time.Now().UTC(), Command: "go run ./cmd/repostbench " + joinArgs(args)}
+	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
+
+	say("throughput: raw JetStream consume+ack versus end to end, %d events each", o.events)
+	if err := measureThroughput(ctx, o.events, rep); err != nil {
+		return fmt.Errorf("throughput: %w", err)
+	}
+	say("  raw %.0f/s, end to end %.0f/s (%.2f of raw)", rep.Raw.PerSecond, rep.E2E.PerSecond, rep.E2E.PerSecond/rep.Raw.PerSecond)
+
+	say("drain: three replicas, %d events, simulator enforcing 100 calls / 2 s and 10 concurrent", o.drain)
+	if err := measureDrain(ctx, o.drain, rep); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	say("  %.1f leads per call, %.0f%% of the allowed calls per window used, 606=%d 615=%d",
+		rep.Drain.LeadsPerCall, 100*rep.Drain.WindowUse, rep.Drain.Caused606, rep.Drain.Caused615)
+	if err := os.WriteFile(o.svg, plotSVG(rep.Drain), 0o644); err != nil {
+		return err
+	}
+
+	say("backlog: peak RSS of repostd draining %d events", o.backlog)
+	if err := measureBacklog(ctx, o, rep); err != nil {
+		return fmt.Errorf("backlog: %w", err)
+	}
+	say("  peak RSS %.0f MiB, %.0f events/s", float64(rep.Backlog.PeakRSS)/(1<<20), rep.Backlog.PerSecond)
+
+	if o.micro {
+		say("micro-benchmarks: quota admissions, Marketo client")
+		rep.Micro = microBenchmarks(ctx)
+	}
+	if o.chaos != "" {
+		b, err := os.ReadFile(o.chaos)
+		if err != nil {
+			return fmt.Errorf("chaos accounting: %w", err)
+		}
+		rep.Chaos = string(b)
+	}
+	rep.Finished = time.Now().UTC()
+	if err := os.WriteFile(o.out, rep.markdown(o), 0o644); err != nil {
+		return err
+	}
+	say("wrote %s and %s", o.out, o.svg)
+	return nil
+}
+
+func joinArgs(args []string) string {
+	s := ""
+	for i, a := range args {
+		if i > 0 {
+			s += " "
+		}
+		s += a
+	}
+	return s
+}

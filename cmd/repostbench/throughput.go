@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/leadops/repost/internal/fixture"
+	"github.com/leadops/repost/marketo"
+	"github.com/leadops/repost/marketo/marketotest"
+	"github.com/leadops/repost/queue"
+	"github.com/leadops/repost/quota"
+)
+
+type rate struct {
+	Events    int
+	Seconds   float64
+	PerSecond float64
+}
+
+// measureThroughput runs, on the same embedded server and the same events,
+// the raw JetStream consume+ack rate and repost's end-to-end rate with every
+// limit off (simulator and limiter), one replica.
+func measureThroughput(ctx context.Context, n int, rep *report) error {
+	events := okEvents(n)
+	var err error
+	if rep.Raw, err = rawRate(ctx, events); err != nil {
+		return err
+	}
+	rep.E2E, err = e2eRate(ctx, events)
+	return err
+}
+
+func fresh(ctx context.Context) (*queue.Embedded, *queue.Queue, func(), error) {
+	dir, err := os.MkdirTemp("", "repostbench-")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	e, err := queue.StartEmbedded(dir, 0)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	q, err := queue.Connect(ctx, queue.Options{URL: e.URL})
+	if err == nil {
+		err = q.Ensure(ctx)
+	}
+	cleanup := func() { q.Close(); e.Shutdown(); os.RemoveAll(dir) }
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	return e, q, cleanup, nil
+}
+
+// rawRate fetches in batches of 300 and acks every message: the floor any
+// consumer of the stream pays.
+func rawRate(ctx context.Context, events []fixture.Event) (rate, error) {
+	_, q, cleanup, err := fresh(ctx)
+	if err != nil {
+		return rate{}, err
+	}
+	defer cleanup()
+	if err := publish(ctx, q, events); err != nil {
+		return rate{}, err
+	}
+	cons, err := q.ConsumerFor(ctx, fixture.Sub)
+	if err != nil {
+		return rate{}, err
+	}
+	start, got := time.Now(), 0
+	for got < len(events) {
+		mb, err := cons.Fetch(1200, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			return rate{}, err
+		}
+		for m := range mb.Messages() {
+			if err := m.Ack(); err != nil {
+				return rate{}, err
+			}
+			got++
+		}
+		if err := mb.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoMessages) {
+			return rate{}, err
+		}
+	}
+	// The last acks must reach the server for the rate to be honest.
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := q.NC.FlushWithContext(fctx); err != nil {
+		return rate{}, err
+	}
+	s := time.Since(start).Seconds()
+	return rate{Events: got, Seconds: s, PerSecond: float64(got) / s}, nil
+}
+
+// e2eRate drains the same events through the worker into the simulator.
+func e2eRate(ctx context.Context, events []fixture.Event) (rate, error) {
+	e, q, cleanup, err := fresh(ctx)
+	if err != nil {
+		return rate{}, err
+	}
+	defer cleanup()
+	if err := publish(ctx, q, events); err != nil {
+		return rate{}, err
+	}
+	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true, CallLogSize: 1})
+	defer sim.Close()
+	limits := quota.Limits{DailyQuota: 1 << 30, CallsPerWindow: 1 << 20, Window: time.Second, MaxConcurrency: 16, LeaseTTL: time.Minute}
+	start := time.Now()
+	r, err := startReplica(e.URL, quota.NewMemory(quota.MemoryOptions{}), marketo.NewMemoryTokenStore(), sim, limits, 2400)
+	if err != nil {
+		return rate{}, err
+	}
+	err = waitOutcomes(ctx, q, len(events), 10*time.Minute)
+	s := time.Since(start).Seconds()
+	_ = r.stop()
+	if err != nil {
+		return rate{}, err
+	}
+	return rate{Events: len(events), Seconds: s, PerSecond: float64(len(events)) / s}, nil
+}
