@@ -12,8 +12,11 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# Static binaries with the Dockerfile's flags.
+# Static binaries with the Dockerfile's exact flags (they live in build.sh).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+	sh deployments/build.sh $(VERSION) bin
+
+# docs/BENCHMARKS.md and its plot; several minutes (a 1,000,000-event backlog).
+bench:
+	$(GO) run ./cmd/repostbench

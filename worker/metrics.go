@@ -77,3 +77,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.halted, m.effectiveConc, m.buildInfo)
 	return m
 }
+
+// initSeries creates a subscription's series at zero, so that dashboards
+// and alerts see 0 rather than nothing before the first event.
+func (m *metrics) initSeries(sub string) {
+	m.exhausted.WithLabelValues(sub)
+	m.quotaUsed.WithLabelValues(sub)
+	m.inflight.WithLabelValues(sub)
+	m.callDuration.WithLabelValues(sub)
+	m.leadsPerCall.WithLabelValues(sub)
+	m.admissionWait.WithLabelValues(sub)
+	for _, l := range []string{"quota", "window", "concurrency", "blocked", "halted", "unavailable"} {
+		m.denied.WithLabelValues(sub, l)
+	}
+}

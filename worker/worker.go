@@ -160,6 +160,7 @@ func New(q *queue.Queue, lim Limiter, pol Decider, cfg Config) (*Worker, error) 
 		w.m.quotaLimit.WithLabelValues(s.ID).Set(float64(s.Limits.DailyQuota))
 		w.m.effectiveConc.WithLabelValues(s.ID).Set(float64(s.Limits.MaxConcurrency))
 		w.m.halted.WithLabelValues(s.ID).Set(0)
+		w.m.initSeries(s.ID)
 	}
 	w.m.buildInfo.WithLabelValues(cfg.Version).Set(1)
 	return w, nil
