@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -25,6 +26,7 @@ type item struct {
 	keys   []string                   // lookup values in flight while it is sent
 	size   int                        // bytes its records add to a body
 	group  string                     // what must be equal to share a call
+	at     time.Time                  // when DAP attempted it (else when it was published)
 }
 
 // splitRequest turns an event's request into what Marketo is sent: the

@@ -34,6 +34,13 @@ func (w *Worker) newFinisher() *finisher { return &finisher{w: w, b: w.q.NewBatc
 // outcome records a terminal outcome (and a parked entry when parked is not
 // nil) for the event of msg.
 func (f *finisher) outcome(msg jetstream.Msg, o *repost.Outcome, parked []byte, hadState bool) {
+	f.outcomeAt(msg, o, parked, hadState, o.At)
+}
+
+// outcomeAt is outcome for a reposted event whose data dates from dataAt:
+// the lead's success mark carries that time, not the repost's, so that an
+// older event of the lead processed later is superseded and a newer one is not.
+func (f *finisher) outcomeAt(msg jetstream.Msg, o *repost.Outcome, parked []byte, hadState bool, dataAt time.Time) {
 	if parked != nil {
 		f.b.Parked(o.Subscription, o.EventID, parked)
 	}
@@ -43,7 +50,7 @@ func (f *finisher) outcome(msg jetstream.Msg, o *repost.Outcome, parked []byte, 
 		f.forget = append(f.forget, o.EventID)
 	}
 	if o.Kind == repost.KindReposted {
-		f.marks = append(f.marks, successMark{o.Subscription, o.LeadID, o.At})
+		f.marks = append(f.marks, successMark{o.Subscription, o.LeadID, dataAt})
 	}
 	f.w.countOutcome(o)
 }

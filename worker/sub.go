@@ -224,7 +224,7 @@ func (s *subRunner) prepareOne(ctx context.Context, m jetstream.Msg, f *finisher
 		f.park(m, raw, ev, s.sub.ID, repost.ParkInfo{Code: policy.CodeInvalid, Reason: err.Error(), ParkedAt: now}, repost.KindRejected, hadState)
 		return nil, true
 	}
-	it := &item{msg: m, ev: ev, raw: raw, st: st, params: params, input: input}
+	it := &item{msg: m, ev: ev, raw: raw, st: st, params: params, input: input, at: at}
 	it.keys = lookupKeys(ev, len(input))
 	for _, r := range input {
 		it.size += len(r) + 1
