@@ -51,6 +51,7 @@ func normalizeColumn(s string) string {
 type csvReport struct {
 	header []string       // as written
 	index  map[string]int // normalized name → column
+	other  []int          // columns this version does not map
 	sub    string         // --subscription
 }
 
@@ -106,6 +107,9 @@ func newCSVReport(header []string, sub string) (*csvReport, error) {
 			return nil, fmt.Errorf("header: column %q appears twice", h)
 		}
 		rep.index[n] = i
+		if !knownColumns[n] && n != "" {
+			rep.other = append(rep.other, i)
+		}
 	}
 	var missing []string
 	for _, c := range requiredColumns {
@@ -163,7 +167,9 @@ func (rep *csvReport) event(rec []string) ([]byte, error) {
 	ev.RequestContent = json.RawMessage(rc)
 	if ev.Endpoint == "" {
 		ev.Endpoint = repost.EndpointSyncLeads
-		if parsed, err := repost.ParseRequestContent([]byte(rc)); err == nil && parsed.ProgramName() != "" {
+		if !strings.Contains(rc, "programName") {
+			// Sync Leads: no need to parse twice.
+		} else if parsed, err := repost.ParseRequestContent([]byte(rc)); err == nil && parsed.ProgramName() != "" {
 			ev.Endpoint = repost.EndpointPushLead
 		}
 	}
@@ -191,15 +197,12 @@ func (rep *csvReport) event(rec []string) ([]byte, error) {
 
 // others keeps the columns this version does not map, by their header name.
 func (rep *csvReport) others(rec []string) map[string]string {
-	var out map[string]string
-	for i, h := range rep.header {
-		if knownColumns[normalizeColumn(h)] || strings.TrimSpace(h) == "" {
-			continue
-		}
-		if out == nil {
-			out = map[string]string{}
-		}
-		out[h] = rec[i]
+	if len(rep.other) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(rep.other))
+	for _, i := range rep.other {
+		out[rep.header[i]] = rec[i]
 	}
 	return out
 }

@@ -94,6 +94,9 @@ func sniffFormat(br *bufio.Reader) string {
 		if len(b) < n {
 			break
 		}
+		if bytes.HasPrefix([]byte("\ufeff"), b) {
+			continue // part of a byte order mark
+		}
 		b = bytes.TrimPrefix(b, []byte("\ufeff"))
 		if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 {
 			if t[0] == '{' {

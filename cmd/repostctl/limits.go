@@ -121,21 +121,20 @@ func printLimits(w io.Writer, rows []limitsRow, local *time.Location) error {
 		_, err := fmt.Fprintln(w, "no subscriptions configured")
 		return err
 	}
-	t := newTable(w, "SUBSCRIPTION", "QUOTA USED", "LEFT", "RESETS (CHICAGO)", "RESETS (LOCAL)", "IN WINDOW",
+	t := newTable(w, "SUBSCRIPTION", "QUOTA USED", "LEFT", "RESETS (CHICAGO = LOCAL)", "IN WINDOW",
 		"LEASES", "CONCURRENCY", "BLOCKED", "HALTED")
 	for _, r := range rows {
 		blocked := "-"
 		if !r.BlockedUntil.IsZero() && r.BlockedUntil.After(r.Now) {
-			blocked = "until " + r.BlockedUntil.In(local).Format("15:04:05 MST") + ": " + clip(dash(r.BlockReason), 40)
+			blocked = "until " + r.BlockedUntil.In(local).Format("15:04:05 MST") + ": " + clip(dash(r.BlockReason), 32)
 		}
 		halted := "-"
 		if r.Halted {
-			halted = "HALTED: " + clip(dash(r.HaltReason), 50)
+			halted = "yes: " + clip(dash(r.HaltReason), 48)
 		}
 		t.row(r.Subscription,
 			thousands(r.QuotaUsed)+" of "+thousands(r.QuotaLimit), thousands(r.QuotaLeft),
-			r.ResetAt.In(chicago).Format("2006-01-02 15:04 MST"),
-			r.ResetAt.In(local).Format("2006-01-02 15:04 MST")+" (in "+roundDur(r.ResetAt.Sub(r.Now))+")",
+			r.ResetAt.In(chicago).Format("15:04 MST")+" = "+r.ResetAt.In(local).Format("15:04 MST")+", in "+roundDur(r.ResetAt.Sub(r.Now)),
 			fmt.Sprintf("%d of %d per %s", r.CallsInWindow, r.WindowLimit, r.Window),
 			fmt.Sprint(r.Leases), fmt.Sprintf("%d of %d", r.EffectiveConcurrency, r.MaxConcurrency), blocked, halted)
 	}
