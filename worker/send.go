@@ -47,6 +47,7 @@ func (s *subRunner) send(ctx context.Context, b *batch) {
 	s.release(ctx, lease)
 	s.w.m.callDuration.WithLabelValues(s.sub.ID).Observe(elapsed.Seconds())
 	s.w.m.leadsPerCall.WithLabelValues(s.sub.ID).Observe(float64(len(recs)))
+	s.logCall(b, len(recs), elapsed, resp, err)
 	s.settle(ctx, b, req, owners, resp, err)
 }
 
@@ -176,4 +177,38 @@ func randomID() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// logCall is the post-out log: one line per Marketo lead call with the
+// codes it brought back (call level, then record level), never lead data.
+func (s *subRunner) logCall(b *batch, leads int, took time.Duration, resp *marketo.Response, err error) {
+	codes := map[string]int{}
+	requestID := ""
+	if err != nil {
+		code, _ := classify(err)
+		codes[code.String()] = leads
+	} else {
+		for _, r := range resp.Results {
+			if len(r.Reasons) > 0 {
+				codes[itoa(uint64(r.Reasons[0].Code))]++
+			} else {
+				codes[r.Status]++
+			}
+		}
+	}
+	if resp != nil {
+		requestID = resp.RequestID
+		if requestID == "" {
+			requestID = resp.Call.RequestID
+		}
+	}
+	fields := []zap.Field{
+		zap.String("subscription", s.sub.ID), zap.String("endpoint", b.endpoint), zap.Int("leads", leads),
+		zap.Int("events", len(b.items)), zap.Any("codes", codes), zap.Duration("duration", took),
+		zap.String("requestId", requestID),
+	}
+	if err != nil {
+		fields = append(fields, zap.Error(err))
+	}
+	s.w.log.Info("marketo call", fields...)
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,9 +189,14 @@ func (a *app) subscriptions(tokens marketo.TokenStore, o appOptions) ([]worker.S
 	return subs, nil
 }
 
-// logCall is the post-out log: one line per Marketo call, no bodies (they
-// hold lead data) unless debug is on.
+// logCall logs the HTTP exchanges the worker does not: identity and probe
+// calls at info; lead calls (which the worker logs with their record codes)
+// only at debug, with their bodies, which hold lead data.
 func (a *app) logCall(r marketo.CallRecord) {
+	lead := strings.HasSuffix(r.Path, "/leads.json") || strings.HasSuffix(r.Path, "/push.json")
+	if lead && !a.cfg.Log.Debug {
+		return
+	}
 	fields := []zap.Field{
 		zap.String("subscription", r.Subscription), zap.String("method", r.Method), zap.String("path", r.Path),
 		zap.Int("leads", r.Records), zap.Int("status", r.Status), zap.String("code", r.Code),
@@ -201,6 +207,10 @@ func (a *app) logCall(r marketo.CallRecord) {
 	}
 	if a.cfg.Log.Debug {
 		fields = append(fields, zap.ByteString("request", r.RequestBody), zap.ByteString("response", r.ResponseBody))
+	}
+	if lead {
+		a.log.Debug("marketo exchange", fields...)
+		return
 	}
 	a.log.Info("marketo call", fields...)
 }
