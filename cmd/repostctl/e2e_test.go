@@ -216,3 +216,41 @@ func TestDiscardWritesOutcomes(t *testing.T) {
 type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// A lead whose value does not convert stays parked and is named; the
+// others go back with the converted value; the exit status says so.
+func TestRequeueCoercionFailureLeavesLeadParked(t *testing.T) {
+	h := newHarness(t, "https://123-abc-456.mktorest.com", fixture.Sub)
+	for i := 0; i < 3; i++ {
+		h.park(fixture.Sub, i, "type-mismatch", repost.ParkInfo{Code: "1001", Field: "numberOfEmployees",
+			Reason: "Invalid value 'fifty'. Required of type 'integer'", ParkedAt: fixedNow})
+	}
+	h.park(fixture.Sub, 3, "transient", repost.ParkInfo{Code: "1001", Field: "numberOfEmployees",
+		Reason: "Invalid value", ParkedAt: fixedNow}) // numberOfEmployees is a number: it converts
+	out, stderr, err := h.run(context.Background(), "parked", "requeue", "--code", "1001",
+		"--coerce-field", "numberOfEmployees=integer", "--reason", "ticket OPS-42")
+	if err == nil || isUsage(err) || strings.Count(stderr, "left parked: seq") != 3 ||
+		!strings.Contains(stderr, `field "numberOfEmployees": "fifty" is not an integer`) ||
+		!strings.Contains(out, "requeued 1 of 4 leads (coerce numberOfEmployees=integer); 3 left parked") {
+		t.Fatalf("requeue: %v\nstdout %s\nstderr %s", err, out, stderr)
+	}
+	if got := h.count(queue.StreamParked); got != 3 {
+		t.Errorf("%d parked, want the 3 that did not convert", got)
+	}
+	msgs := h.messages(queue.StreamFailed)
+	if len(msgs) != 1 || msgs[0].Header.Get("Nats-Msg-Id") != fixture.ID(3)+"~r1" {
+		t.Fatalf("published %d events, want evt-000003~r1", len(msgs))
+	}
+	ev, err := repost.DecodeEvent(msgs[0].Data, fixture.Sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, isNum := ev.RequestContent.Input[0]["numberOfEmployees"].(json.Number); !isNum || string(ev.Extra["requeueOf"]) != `"evt-000003"` {
+		t.Errorf("requeued event %s", msgs[0].Data)
+	}
+	o := h.outcomes("requeued")[fixture.ID(3)]
+	if len(o) != 1 || o[0].RequeuedAs != fixture.ID(3)+"~r1" || o[0].Code != "1001" || !o[0].At.Equal(fixedNow) ||
+		o[0].Reason != "requeued as evt-000003~r1: coerce numberOfEmployees=integer; ticket OPS-42" {
+		t.Errorf("requeued outcome %+v", o)
+	}
+}

@@ -118,7 +118,7 @@ var errStop = errors.New("stop")
 
 // scanParked calls fn for each parked lead that matches, oldest first, up
 // to the filter's limit. Entries that cannot be read are reported on warn
-// and skipped; it returns how many matched (limit aside) when count is set.
+// and skipped.
 func scanParked(ctx context.Context, q *queue.Queue, f filter, warn func(string), fn func(entry) error) error {
 	n := 0
 	err := q.ScanParked(ctx, f.sub, func(m queue.StoredMsg) (bool, error) {

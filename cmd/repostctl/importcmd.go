@@ -35,38 +35,7 @@ CONTRACT §3. Every row is validated before anything is published; bad rows
 are named by line and skipped. A row without EventId gets a digest of its
 content, so importing the same report again publishes nothing new.`,
 		Args: exactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			if o.format != "" && o.format != "csv" && o.format != "jsonl" {
-				return usagef("--format must be csv or jsonl, not %q", o.format)
-			}
-			set, err := readImportArg(e, args[0], o)
-			if err != nil {
-				return err
-			}
-			reportBad(e, set)
-			fmt.Fprintf(e.stdout, "read %s rows: %s valid, %s bad (skipped), %s repeated\n",
-				thousands(set.read), thousands(len(set.rows)), thousands(len(set.bad)), thousands(set.dupes))
-			switch {
-			case o.strict && len(set.bad) > 0:
-				return fmt.Errorf("--strict: %d bad rows, nothing published", len(set.bad))
-			case o.dryRun:
-				fmt.Fprintln(e.stdout, "dry run: nothing published")
-				return nil
-			case len(set.rows) == 0:
-				return fmt.Errorf("no valid row to publish")
-			}
-			s, err := openSession(c.Context(), e, g)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			warnUnconfigured(e, s, set)
-			if err := publishImport(c.Context(), e, s.q, set.rows); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "published %s events to %s\n", thousands(len(set.rows)), queue.StreamFailed)
-			return nil
-		},
+		RunE: func(c *cobra.Command, args []string) error { return runImport(c.Context(), e, g, o, args[0]) },
 	}
 	fs := c.Flags()
 	fs.StringVar(&o.format, "format", "", "csv or jsonl (default: by the first non-space byte, '{' is jsonl)")
@@ -74,6 +43,40 @@ content, so importing the same report again publishes nothing new.`,
 	fs.BoolVar(&o.dryRun, "dry-run", false, "validate only, publish nothing")
 	fs.BoolVar(&o.strict, "strict", false, "publish nothing when any row is bad")
 	return c
+}
+
+// runImport reads and validates the whole input, then publishes the good rows.
+func runImport(ctx context.Context, e *env, g *globals, o *importOpts, name string) error {
+	if o.format != "" && o.format != "csv" && o.format != "jsonl" {
+		return usagef("--format must be csv or jsonl, not %q", o.format)
+	}
+	set, err := readImportArg(e, name, o)
+	if err != nil {
+		return err
+	}
+	reportBad(e, set)
+	fmt.Fprintf(e.stdout, "read %s rows: %s valid, %s bad (skipped), %s repeated\n",
+		thousands(set.read), thousands(len(set.rows)), thousands(len(set.bad)), thousands(set.dupes))
+	switch {
+	case o.strict && len(set.bad) > 0:
+		return fmt.Errorf("--strict: %d bad rows, nothing published", len(set.bad))
+	case o.dryRun:
+		fmt.Fprintln(e.stdout, "dry run: nothing published")
+		return nil
+	case len(set.rows) == 0:
+		return fmt.Errorf("no valid row to publish")
+	}
+	s, err := openSession(ctx, e, g)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	warnUnconfigured(e, s, set)
+	if err := publishImport(ctx, e, s.q, set.rows); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "published %s events to %s\n", thousands(len(set.rows)), queue.StreamFailed)
+	return nil
 }
 
 func readImportArg(e *env, name string, o *importOpts) (*importSet, error) {
