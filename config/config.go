@@ -36,7 +36,12 @@ type NATS struct {
 // Redis holds the limits shared by every replica. An empty URL means
 // in-process limits, valid for one replica only.
 type Redis struct {
-	URL      URL    `yaml:"url" json:"url"` // redis://, rediss://, unix://; may hold a password; REPOST_REDIS_URL
+	URL URL `yaml:"url" json:"url"` // redis://, rediss://, unix://; may hold a password; REPOST_REDIS_URL
+	// Mode is standalone (default), sentinel or cluster. In sentinel mode the
+	// URL names the sentinels and the master
+	// (redis://:pw@sentinel-1:26379?addr=sentinel-2:26379&master_name=mymaster);
+	// in cluster mode it names the seed nodes (redis://:pw@node-1:6379?addr=node-2:6379).
+	Mode string `yaml:"mode" json:"mode"`
 	Password Secret `yaml:"password" json:"password"`
 	TLS      TLS    `yaml:"tls" json:"tls"`
 }
@@ -113,6 +118,13 @@ type Limits struct {
 	Window         time.Duration `yaml:"window" json:"window"`                 // default 20s
 	MaxConcurrency int           `yaml:"maxConcurrency" json:"maxConcurrency"` // default 10
 }
+
+// Redis modes.
+const (
+	RedisStandalone = "standalone"
+	RedisSentinel   = "sentinel"
+	RedisCluster    = "cluster"
+)
 
 // Defaults of CONTRACT §7 and §8.
 const (

@@ -118,11 +118,25 @@ func (r *Redis) validate(p *problems) {
 		return
 	}
 	raw := r.URL.Reveal()
+	switch r.Mode {
+	case "", RedisStandalone, RedisSentinel, RedisCluster:
+	default:
+		p.add("redis.mode", "%q is not standalone, sentinel or cluster", r.Mode)
+		return
+	}
 	if reason := checkServerURL(raw, "redis", "rediss", "unix"); reason != "" {
 		p.add("redis.url", "%s", reason)
 		return
 	}
 	u, _ := url.Parse(raw) // parsed by checkServerURL
+	switch {
+	case r.Mode == RedisSentinel && u.Query().Get("master_name") == "":
+		p.add("redis.url", "sentinel mode needs ?master_name=<name> (the sentinels' name for the primary)")
+	case r.Mode == RedisCluster && strings.Trim(u.Path, "/") != "":
+		p.add("redis.url", "cluster mode has no database number (cluster nodes only have db 0)")
+	case (r.Mode == RedisSentinel || r.Mode == RedisCluster) && u.Scheme == "unix":
+		p.add("redis.url", "%s mode needs redis:// or rediss:// addresses", r.Mode)
+	}
 	if _, set := u.User.Password(); set && r.Password != "" {
 		p.add("redis.password", "the password is also in redis.url: set it in one place")
 	}

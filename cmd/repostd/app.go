@@ -142,21 +142,11 @@ func (a *app) connectLimiter(ctx context.Context, now func() time.Time) (marketo
 		a.store = quota.NewMemory(quota.MemoryOptions{Now: now})
 		return marketo.NewMemoryTokenStore(), nil
 	}
-	opts, err := redis.ParseURL(url)
+	rdb, err := redisClient(a.cfg.Redis)
 	if err != nil {
-		return nil, fmt.Errorf("redis.url: %s", redactSecret(err.Error(), url))
+		return nil, err
 	}
-	if p := a.cfg.Redis.Password.Reveal(); p != "" {
-		opts.Password = p
-	}
-	if a.cfg.Redis.TLS.Enabled() {
-		tc, err := tlsConfig(a.cfg.Redis.TLS)
-		if err != nil {
-			return nil, err
-		}
-		opts.TLSConfig = tc
-	}
-	a.rdb = redis.NewClient(opts)
+	a.rdb = rdb
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := a.rdb.Ping(pctx).Err(); err != nil {
@@ -252,6 +242,58 @@ func (a *app) close() {
 		}
 		_ = a.log.Sync()
 	})
+}
+
+// redisClient opens the Redis of the configuration: one server, a primary
+// found through Sentinel, or a Cluster (every key of a subscription shares a
+// hash tag, so the admission script runs on Cluster too).
+func redisClient(r config.Redis) (redis.UniversalClient, error) {
+	url := r.URL.Reveal()
+	var tc *tls.Config
+	if r.TLS.Enabled() {
+		var err error
+		if tc, err = tlsConfig(r.TLS); err != nil {
+			return nil, err
+		}
+	}
+	password := r.Password.Reveal()
+	switch r.Mode {
+	case config.RedisSentinel:
+		o, err := redis.ParseFailoverURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("redis.url: %s", redactSecret(err.Error(), url))
+		}
+		if password != "" {
+			o.Password = password
+		}
+		if tc != nil {
+			o.TLSConfig = tc
+		}
+		return redis.NewFailoverClient(o), nil
+	case config.RedisCluster:
+		o, err := redis.ParseClusterURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("redis.url: %s", redactSecret(err.Error(), url))
+		}
+		if password != "" {
+			o.Password = password
+		}
+		if tc != nil {
+			o.TLSConfig = tc
+		}
+		return redis.NewClusterClient(o), nil
+	}
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis.url: %s", redactSecret(err.Error(), url))
+	}
+	if password != "" {
+		o.Password = password
+	}
+	if tc != nil {
+		o.TLSConfig = tc
+	}
+	return redis.NewClient(o), nil
 }
 
 func tlsConfig(t config.TLS) (*tls.Config, error) {

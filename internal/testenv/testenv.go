@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,7 @@ func Queue(tb testing.TB, url string, opts queue.Options) *queue.Queue {
 // Redis is a throwaway redis-server on a loopback port.
 type Redis struct {
 	Addr string
+	args []string // extra arguments (cluster or sentinel mode)
 	dir  string
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -75,7 +77,9 @@ type Redis struct {
 // StartRedis starts a redis-server stopped at cleanup. It skips the test
 // when redis-server is not installed, unless REPOST_REQUIRE_REDIS=1 (CI),
 // where it fails instead: Redis-backed tests never silently skip in CI.
-func StartRedis(tb testing.TB) *Redis {
+func StartRedis(tb testing.TB) *Redis { return startRedis(tb) }
+
+func startRedis(tb testing.TB, args ...string) *Redis {
 	tb.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		if os.Getenv("REPOST_REQUIRE_REDIS") == "1" {
@@ -83,7 +87,7 @@ func StartRedis(tb testing.TB) *Redis {
 		}
 		tb.Skipf("redis-server not installed: %v", err)
 	}
-	r := &Redis{dir: tb.TempDir()}
+	r := &Redis{dir: tb.TempDir(), args: args}
 	var err error
 	for range 3 { // another process may take the free port first
 		r.Addr = FreeAddr(tb)
@@ -122,8 +126,18 @@ func (r *Redis) Client(tb testing.TB) *redis.Client {
 // Start runs redis-server on r.Addr and waits until it answers.
 func (r *Redis) Start() error {
 	_, port, _ := net.SplitHostPort(r.Addr)
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--dir", r.dir, "--loglevel", "warning")
+	var argv []string
+	if len(r.args) > 0 && r.args[0] == "--sentinel" {
+		conf := r.dir + "/sentinel.conf"
+		if err := os.WriteFile(conf, []byte(strings.Join(r.args[1:], "\n")+"\n"), 0o600); err != nil {
+			return err
+		}
+		argv = []string{conf, "--sentinel", "--port", port, "--bind", "127.0.0.1", "--dir", r.dir, "--loglevel", "warning"}
+	} else {
+		argv = append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "",
+			"--appendonly", "no", "--dir", r.dir, "--loglevel", "warning"}, r.args...)
+	}
+	cmd := exec.Command("redis-server", argv...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -161,4 +175,44 @@ func (r *Redis) Stop() {
 	}
 	_ = cmd.Process.Kill()
 	<-done
+}
+
+// StartRedisCluster starts a one-node Redis Cluster owning every slot: the
+// smallest cluster a Cluster client and cross-slot checks can run against.
+func StartRedisCluster(tb testing.TB) *Redis {
+	tb.Helper()
+	r := startRedis(tb, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
+		tb.Fatalf("cluster addslots: %v", err)
+	}
+	CheckFor(tb, 10*time.Second, func() error {
+		info, err := c.ClusterInfo(ctx).Result()
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(info, "cluster_state:ok") {
+			return fmt.Errorf("cluster state not ok yet")
+		}
+		return nil
+	})
+	return r
+}
+
+// StartRedisSentinel starts a Sentinel watching primary under the name master.
+func StartRedisSentinel(tb testing.TB, primary *Redis, master string) *Redis {
+	tb.Helper()
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	s := startRedis(tb, "--sentinel",
+		fmt.Sprintf("sentinel monitor %s %s %s 1", master, host, port),
+		fmt.Sprintf("sentinel down-after-milliseconds %s 5000", master))
+	c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
+	defer c.Close()
+	CheckFor(tb, 10*time.Second, func() error {
+		_, err := c.GetMasterAddrByName(context.Background(), master).Result()
+		return err
+	})
+	return s
 }
