@@ -177,9 +177,7 @@ func (s *subRunner) apply(ctx context.Context, b *batch, verdicts []verdict) {
 		}
 	}
 	f.flush(ctx)
-	msgs := make([]*item, 0, len(finished))
-	msgs = append(msgs, finished...)
-	s.doneItems(msgs)
+	s.doneItems(finished)
 }
 
 func (s *subRunner) doneItems(items []*item) {

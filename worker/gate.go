@@ -1,0 +1,91 @@
+package worker
+
+import (
+	"context"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// handBackAll returns unsent events to JetStream (no delay: the next fetch,
+// here or on another replica, takes them).
+func (s *subRunner) handBackAll(bs []*batch, delay time.Duration) {
+	for _, b := range bs {
+		s.handBack(b.items, delay)
+	}
+}
+
+func (s *subRunner) handBack(items []*item, delay time.Duration) {
+	msgs := make([]jetstream.Msg, 0, len(items))
+	for _, it := range items {
+		if delay > 0 {
+			_ = it.msg.NakWithDelay(delay)
+		} else {
+			_ = it.msg.Nak()
+		}
+		msgs = append(msgs, it.msg)
+	}
+	s.done(msgs...)
+}
+
+// deferItems puts events back at the end of their subject and acks the
+// originals: an event waiting out a long block (a used-up daily quota, a
+// halt) then sits in the stream, holding no acknowledgement slot and no
+// memory, until the subscription is fetched again. (A Nak would not do: a
+// nak'd message stays pending on the consumer until redelivered.) The copy
+// carries the eventId, so its outcome and attempts are the original's.
+func (s *subRunner) deferItems(ctx context.Context, items []*item) {
+	if len(items) == 0 {
+		return
+	}
+	b := s.w.q.NewBatch()
+	for _, it := range items {
+		md, err := it.msg.Metadata()
+		if err != nil {
+			b.Deferred(s.sub.ID, it.ev.EventID+"~d"+randomID(), it.raw)
+			continue
+		}
+		b.Deferred(s.sub.ID, it.ev.EventID+"~d"+itoa(md.Sequence.Stream), it.raw)
+	}
+	if err := b.Wait(ctx); err != nil {
+		s.w.log.Warn("defer failed; handing events back instead", zap.String("subscription", s.sub.ID), zap.Error(err))
+		s.handBack(items, 5*time.Second)
+		return
+	}
+	msgs := make([]jetstream.Msg, 0, len(items))
+	for _, it := range items {
+		_ = it.msg.Ack()
+		msgs = append(msgs, it.msg)
+	}
+	s.done(msgs...)
+	s.w.log.Info("deferred events until the subscription is fetched again",
+		zap.String("subscription", s.sub.ID), zap.Int("events", len(items)))
+}
+
+// gateWait is how long this subscription must not fetch. A halted one
+// stays closed until a probe (maybeProbe) lifts the halt.
+func (s *subRunner) gateWait() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.halted {
+		return s.w.cfg.ProbeInterval
+	}
+	return s.gateUntil.Sub(s.w.cfg.Now())
+}
+
+func (s *subRunner) closeGate(d time.Duration, reason string, halted bool) {
+	s.mu.Lock()
+	until := s.w.cfg.Now().Add(d)
+	if until.After(s.gateUntil) {
+		s.gateUntil, s.gateReason = until, reason
+	}
+	if halted {
+		s.halted = true
+	}
+	s.mu.Unlock()
+	if halted {
+		s.w.setHalt(s.sub.ID, reason)
+	}
+}
+
