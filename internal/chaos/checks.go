@@ -1,0 +1,224 @@
+package chaos
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/leadops/repost"
+	"github.com/leadops/repost/marketo/marketotest"
+)
+
+// simLead is a lead the simulator holds.
+type simLead struct {
+	Email string
+	ID    int64
+}
+
+// evidence is everything a run leaves behind, read back after the drain.
+type evidence struct {
+	published    map[string]published
+	outcomes     []repost.Outcome // the outcome stream, oldest first
+	leads        []simLead
+	stats        marketotest.Stats
+	calls        []marketotest.Call
+	window       time.Duration
+	chaos        ChaosLog
+	leases       int
+	secretInLogs bool
+}
+
+const listMax = 20
+
+func capped(list []string, s string) []string {
+	if len(list) < listMax {
+		list = append(list, s)
+	}
+	return list
+}
+
+// evaluate computes the accounting and its checks from the evidence; it is
+// pure, so each check is tested on synthetic evidence.
+func evaluate(ev evidence) (OutcomeCounts, LeadCounts, MarketoCounts, []Check) {
+	oc, first := countOutcomes(ev)
+	lc := countLeads(ev, first)
+	mc := countCalls(ev)
+	ch := ev.chaos
+	restartsDuring := ch.DrainedAt != nil
+	for _, w := range ch.Windows {
+		if ch.DrainedAt != nil && !w.From.Before(*ch.DrainedAt) {
+			restartsDuring = false
+		}
+	}
+	v := ev.stats.Violations
+	checks := []Check{
+		{"every event has a terminal outcome", oc.MissingCount == 0 && oc.Foreign == 0,
+			fmt.Sprintf("%d of %d decided, %d missing %v, %d foreign", oc.Decided, len(ev.published), oc.MissingCount, oc.Missing, oc.Foreign)},
+		{"no event has two outcomes", oc.MultiCount == 0,
+			fmt.Sprintf("%d events with several outcomes %v", oc.MultiCount, oc.Multiple)},
+		{"each event ends as its kind requires", oc.UnexpCount == 0,
+			fmt.Sprintf("%d unexpected %v", oc.UnexpCount, oc.Unexpected)},
+		{"no lead lost", lc.LostCount == 0 && lc.NotRepostedCount == 0,
+			fmt.Sprintf("%d reposted without a lead in Marketo %v; %d not reposted %v", lc.LostCount, lc.Lost, lc.NotRepostedCount, lc.NotReposted)},
+		{"reposted outcomes carry the lead's Marketo id", lc.IDMismatch == 0,
+			fmt.Sprintf("%d mismatches", lc.IDMismatch)},
+		{"no 606/615 outside restart windows", mc.OutsideCount == 0 && mc.CallLogComplete,
+			fmt.Sprintf("%d outside %v, %d inside; call log complete %v", mc.OutsideCount, mc.OutsideWindows, mc.InWindows, mc.CallLogComplete)},
+		{"no 607/413/414", v[607]+v[413]+v[414] == 0, fmt.Sprintf("607=%d 413=%d 414=%d", v[607], v[413], v[414])},
+		{"no lease left after its TTL", ev.leases == 0, fmt.Sprintf("%d leases held", ev.leases)},
+		{"client secret absent from every log", !ev.secretInLogs, fmt.Sprintf("found %v", ev.secretInLogs)},
+		{"chaos happened during the drain", ch.Kills > 0 && ch.RedisRestarts == 1 && ch.NATSRestarts == 1 && restartsDuring,
+			fmt.Sprintf("%d kills, %d Redis and %d NATS restarts, all before the drain ended: %v", ch.Kills, ch.RedisRestarts, ch.NATSRestarts, restartsDuring)},
+		{"replicas die only when killed and exit 0 on SIGTERM", len(ch.UnexpectedExits)+len(ch.BadShutdowns) == 0,
+			fmt.Sprintf("unexpected exits %v, bad shutdowns %v", ch.UnexpectedExits, ch.BadShutdowns)},
+	}
+	return oc, lc, mc, checks
+}
+
+// countOutcomes tallies the outcome stream against the published events and
+// returns each event's first terminal outcome.
+func countOutcomes(ev evidence) (OutcomeCounts, map[string]repost.Outcome) {
+	oc := OutcomeCounts{Messages: len(ev.outcomes), ByKind: map[string]int{}}
+	first := map[string]repost.Outcome{}
+	seen := map[string]int{}
+	for _, o := range ev.outcomes {
+		if !o.Kind.Terminal() {
+			continue
+		}
+		if _, ok := ev.published[o.EventID]; !ok {
+			oc.Foreign++
+			continue
+		}
+		seen[o.EventID]++
+		if seen[o.EventID] == 1 {
+			first[o.EventID] = o
+			oc.ByKind[string(o.Kind)]++
+		} else if seen[o.EventID] == 2 {
+			oc.MultiCount++
+			oc.Multiple = capped(oc.Multiple, o.EventID)
+		}
+	}
+	oc.Decided = len(first)
+	for _, id := range sortedIDs(ev.published) {
+		o, ok := first[id]
+		if !ok {
+			oc.MissingCount++
+			oc.Missing = capped(oc.Missing, id)
+			continue
+		}
+		kind := ev.published[id].Kind
+		if want := expected[kind]; o.Kind != want {
+			oc.UnexpCount++
+			oc.Unexpected = capped(oc.Unexpected, fmt.Sprintf("%s %s: %s %s %s", id, kind, o.Kind, o.Code, o.Reason))
+		}
+	}
+	return oc, first
+}
+
+func sortedIDs(m map[string]published) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// countLeads checks every reposted event's lead against the simulator.
+func countLeads(ev evidence, first map[string]repost.Outcome) LeadCounts {
+	lc := LeadCounts{InMarketo: len(ev.leads), RecordsResent: ev.stats.RecordStatus["updated"],
+		SameKeyInFlight: ev.stats.SameKeyInFlight}
+	byEmail := map[string][]int64{}
+	for _, l := range ev.leads {
+		e := strings.ToLower(l.Email)
+		byEmail[e] = append(byEmail[e], l.ID)
+		if len(byEmail[e]) == 2 {
+			lc.DuplicateRecords++
+		}
+	}
+	for _, id := range sortedIDs(ev.published) {
+		p := ev.published[id]
+		o, decided := first[id]
+		if expected[p.Kind] == repost.KindReposted && (!decided || o.Kind != repost.KindReposted) {
+			lc.NotRepostedCount++
+			lc.NotReposted = capped(lc.NotReposted, id)
+		}
+		if !decided || o.Kind != repost.KindReposted {
+			continue
+		}
+		lc.Reposted++
+		ids := byEmail[strings.ToLower(p.Email)]
+		if len(ids) == 0 {
+			lc.LostCount++
+			lc.Lost = capped(lc.Lost, id)
+			continue
+		}
+		match := false
+		for _, mid := range ids {
+			match = match || mid == o.MarketoID
+		}
+		if !match {
+			lc.IDMismatch++
+		}
+	}
+	seen := map[string]int{}
+	for _, o := range ev.outcomes {
+		if seen[o.EventID]++; seen[o.EventID] > 1 {
+			lc.DuplicateOutcomes++
+		}
+	}
+	return lc
+}
+
+// countCalls sorts the simulator's 606/615 answers into restart windows.
+func countCalls(ev evidence) MarketoCounts {
+	mc := MarketoCounts{Calls: ev.stats.Calls, Records: ev.stats.Records, ByCode: ev.stats.ByCode,
+		Violations: ev.stats.Violations, MaxConcurrent: ev.stats.MaxConcurrent,
+		CallLogComplete: len(ev.calls) == ev.stats.Calls}
+	okCalls, okRecords := 0, 0
+	var times []time.Time
+	for _, c := range ev.calls {
+		times = append(times, c.At)
+		if c.Code == marketotest.CodeOK {
+			okCalls++
+			okRecords += c.Records
+		}
+		if c.Code != "606" && c.Code != "615" {
+			continue
+		}
+		if inWindow(c.At, ev.chaos.Windows) {
+			mc.InWindows++
+			continue
+		}
+		mc.OutsideCount++
+		mc.OutsideWindows = capped(mc.OutsideWindows, c.At.Format("15:04:05.000")+" "+c.Code)
+	}
+	if okCalls > 0 {
+		mc.LeadsPerCall = float64(okRecords) / float64(okCalls)
+	}
+	mc.MaxCallsInWindow = maxInSpan(times, ev.window)
+	return mc
+}
+
+func inWindow(t time.Time, ws []Window) bool {
+	for _, w := range ws {
+		if !t.Before(w.From) && !t.After(w.To) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxInSpan is the most times falling in any half-open span of length d.
+func maxInSpan(ts []time.Time, d time.Duration) int {
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+	best, lo := 0, 0
+	for hi := range ts {
+		for ts[hi].Sub(ts[lo]) >= d {
+			lo++
+		}
+		best = max(best, hi-lo+1)
+	}
+	return best
+}

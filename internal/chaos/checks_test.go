@@ -1,0 +1,169 @@
+package chaos
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadops/repost"
+	"github.com/leadops/repost/marketo/marketotest"
+)
+
+var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+// cleanEvidence is a run where everything went right: evt-0 reposted,
+// evt-1 parked, evt-2 rejected.
+func cleanEvidence() evidence {
+	drained := t0.Add(time.Minute)
+	return evidence{
+		published: map[string]published{
+			"evt-0": {Kind: "transient", Email: "a@example.com"},
+			"evt-1": {Kind: "field-role", Email: "b@example.com"},
+			"evt-2": {Kind: "invalid"},
+		},
+		outcomes: []repost.Outcome{
+			{EventID: "evt-0", Kind: repost.KindReposted, MarketoID: 7},
+			{EventID: "evt-1", Kind: repost.KindParked, Code: "1006"},
+			{EventID: "evt-2", Kind: repost.KindRejected, Code: "invalid"},
+		},
+		leads: []simLead{{Email: "A@example.com", ID: 7}},
+		stats: marketotest.Stats{Calls: 2, ByCode: map[string]int{"ok": 1, "606": 1}, Violations: map[int]int{606: 1},
+			RecordStatus: map[string]int{"created": 1}},
+		calls: []marketotest.Call{
+			{At: t0.Add(10 * time.Second), Code: "ok", Records: 1},
+			{At: t0.Add(21 * time.Second), Code: "606"},
+		},
+		window: 2 * time.Second,
+		chaos: ChaosLog{Kills: 3, RedisRestarts: 1, NATSRestarts: 1, DrainedAt: &drained, Windows: []Window{
+			{What: "redis", From: t0.Add(20 * time.Second), To: t0.Add(30 * time.Second)},
+			{What: "nats", From: t0.Add(40 * time.Second), To: t0.Add(50 * time.Second)},
+		}},
+	}
+}
+
+func failed(checks []Check) []string {
+	var names []string
+	for _, c := range checks {
+		if !c.OK {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+func TestEvaluate(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(*evidence)
+		want   string // the one failing check; "" for none
+	}{
+		{"clean run", func(*evidence) {}, ""},
+		{"missing outcome", func(e *evidence) { e.outcomes = e.outcomes[:2] }, "every event has a terminal outcome"},
+		{"foreign outcome", func(e *evidence) {
+			e.outcomes = append(e.outcomes, repost.Outcome{EventID: "evt-9", Kind: repost.KindParked})
+		}, "every event has a terminal outcome"},
+		{"two outcomes", func(e *evidence) { e.outcomes = append(e.outcomes, e.outcomes[1]) }, "no event has two outcomes"},
+		{"wrong outcome for the kind", func(e *evidence) { e.outcomes[1].Kind = repost.KindSkipped }, "each event ends as its kind requires"},
+		{"lead lost", func(e *evidence) { e.leads = nil }, "no lead lost"},
+		{"wrong marketo id", func(e *evidence) { e.leads[0].ID = 8 }, "reposted outcomes carry the lead's Marketo id"},
+		{"606 outside windows", func(e *evidence) {
+			e.calls = append(e.calls, marketotest.Call{At: t0.Add(35 * time.Second), Code: "606"})
+			e.stats.Calls++
+		}, "no 606/615 outside restart windows"},
+		{"call log incomplete", func(e *evidence) { e.stats.Calls = 5 }, "no 606/615 outside restart windows"},
+		{"607", func(e *evidence) { e.stats.Violations[607] = 1 }, "no 607/413/414"},
+		{"lease left", func(e *evidence) { e.leases = 1 }, "no lease left after its TTL"},
+		{"secret logged", func(e *evidence) { e.secretInLogs = true }, "client secret absent from every log"},
+		{"no Redis restart", func(e *evidence) { e.chaos.RedisRestarts = 0 }, "chaos happened during the drain"},
+		{"restart after the drain", func(e *evidence) {
+			late := t0.Add(30 * time.Second) // before the NATS restart
+			e.chaos.DrainedAt = &late
+		}, "chaos happened during the drain"},
+		{"replica died unasked", func(e *evidence) { e.chaos.UnexpectedExits = []string{"repostd-0.1"} },
+			"replicas die only when killed and exit 0 on SIGTERM"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := cleanEvidence()
+			tc.change(&ev)
+			_, _, _, checks := evaluate(ev)
+			got := strings.Join(failed(checks), "; ")
+			if got != tc.want {
+				t.Errorf("failed checks = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestEvaluateCounts(t *testing.T) {
+	ev := cleanEvidence()
+	ev.outcomes = append(ev.outcomes, ev.outcomes[0]) // a duplicate publication
+	ev.leads = append(ev.leads, simLead{Email: "a@example.com", ID: 9})
+	ev.stats.RecordStatus["updated"] = 4
+	oc, lc, mc, _ := evaluate(ev)
+	got := fmt.Sprintf("decided=%d multi=%d dupOutcomes=%d dupRecords=%d resent=%d inWindows=%d lpc=%.1f",
+		oc.Decided, oc.MultiCount, lc.DuplicateOutcomes, lc.DuplicateRecords, lc.RecordsResent, mc.InWindows, mc.LeadsPerCall)
+	want := "decided=3 multi=1 dupOutcomes=1 dupRecords=1 resent=4 inWindows=1 lpc=1.0"
+	if got != want {
+		t.Errorf("counts %s, want %s", got, want)
+	}
+}
+
+func TestMaxInSpan(t *testing.T) {
+	at := func(ms ...int) []time.Time {
+		var ts []time.Time
+		for _, m := range ms {
+			ts = append(ts, t0.Add(time.Duration(m)*time.Millisecond))
+		}
+		return ts
+	}
+	cases := []struct {
+		name string
+		ts   []time.Time
+		want int
+	}{
+		{"none", nil, 0},
+		{"one", at(5), 1},
+		{"all inside", at(0, 500, 1999), 3},
+		{"span is half-open", at(0, 2000), 1},
+		{"unsorted", at(3000, 0, 2500, 1000, 4100), 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := maxInSpan(tc.ts, 2*time.Second); got != tc.want {
+				t.Errorf("maxInSpan = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	cases := []struct {
+		name      string
+		change    func(*Options)
+		wantField string
+	}{
+		{"full", func(*Options) {}, ""},
+		{"short", func(o *Options) { *o = Short() }, ""},
+		{"no events", func(o *Options) { o.Events = 0 }, "events"},
+		{"bad mix", func(o *Options) { o.MixFraction = 1.5 }, "mixFraction"},
+		{"bad signal", func(o *Options) { o.NATSSignal = "hup" }, "natsSignal"},
+		{"ack wait under the keep-alive", func(o *Options) { o.AckWait = 30 * time.Second }, "ackWait"},
+		{"faults", func(o *Options) { o.FaultRate = 1 }, "faultRate"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Full()
+			tc.change(&o)
+			err := o.Validate()
+			ce, _ := err.(*ConfigError)
+			switch {
+			case tc.wantField == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tc.wantField != "" && (ce == nil || ce.Field != tc.wantField):
+				t.Errorf("Validate() = %v, want a *ConfigError on %s", err, tc.wantField)
+			}
+		})
+	}
+}

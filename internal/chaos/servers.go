@@ -1,0 +1,189 @@
+package chaos
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/leadops/repost/internal/fixture"
+	"github.com/leadops/repost/marketo/marketotest"
+)
+
+// cluster is every process of a run. Its methods are called from one
+// goroutine at a time (Run's), except close, which may come from a signal.
+type cluster struct {
+	o      Options
+	dir    string
+	bins   binaries
+	secret string
+
+	natsPort, redisPort int
+	nats, redis, sim    *proc
+	simURL              string
+	workerConfig        string
+	workers             []*proc
+	gens                []int
+
+	mu  sync.Mutex
+	all []*proc
+}
+
+func newCluster(o Options, dir string, bins binaries) (*cluster, error) {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	c := &cluster{o: o, dir: dir, bins: bins, secret: "chaos-" + hex.EncodeToString(b[:])}
+	var err error
+	if c.natsPort, err = freePort(); err != nil {
+		return nil, err
+	}
+	if c.redisPort, err = freePort(); err != nil {
+		return nil, err
+	}
+	return c, os.MkdirAll(filepath.Join(dir, "jetstream"), 0o755)
+}
+
+func (c *cluster) track(p *proc) *proc {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.all = append(c.all, p)
+	return p
+}
+
+// close SIGKILLs every process still running.
+func (c *cluster) close() {
+	c.mu.Lock()
+	all := append([]*proc(nil), c.all...)
+	c.mu.Unlock()
+	for _, p := range all {
+		p.kill()
+	}
+}
+
+func (c *cluster) natsURL() string   { return fmt.Sprintf("nats://127.0.0.1:%d", c.natsPort) }
+func (c *cluster) redisAddr() string { return fmt.Sprintf("127.0.0.1:%d", c.redisPort) }
+func (c *cluster) redisURL() string  { return "redis://" + c.redisAddr() + "/0" }
+
+// startNATS runs nats-server on its port and store dir, the same on every restart.
+func (c *cluster) startNATS() error {
+	args := []string{"-js", "-sd", filepath.Join(c.dir, "jetstream"), "-a", "127.0.0.1", "-p", strconv.Itoa(c.natsPort)}
+	p, err := startProc("nats-server", filepath.Join(c.dir, "nats-server.log"), c.bins.NATS, args, nil)
+	if err != nil {
+		return err
+	}
+	c.nats = c.track(p)
+	return waitDial(p, fmt.Sprintf("127.0.0.1:%d", c.natsPort), 20*time.Second)
+}
+
+func (c *cluster) stopNATS() error {
+	sig := syscall.SIGTERM
+	if c.o.NATSSignal == "kill" {
+		sig = syscall.SIGKILL
+	}
+	err := c.nats.stop(sig, 20*time.Second)
+	if sig == syscall.SIGKILL {
+		return nil
+	}
+	return err
+}
+
+// startRedis runs a throwaway redis-server (no persistence) on its port.
+func (c *cluster) startRedis() error {
+	args := []string{"--port", strconv.Itoa(c.redisPort), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--dir", c.dir, "--loglevel", "warning"}
+	p, err := startProc("redis-server", filepath.Join(c.dir, "redis-server.log"), "redis-server", args, nil)
+	if err != nil {
+		return err
+	}
+	c.redis = c.track(p)
+	if err := waitDial(p, c.redisAddr(), 10*time.Second); err != nil {
+		return err
+	}
+	rc := redis.NewClient(&redis.Options{Addr: c.redisAddr(), MaxRetries: -1})
+	defer rc.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if rc.Ping(context.Background()).Err() == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("redis-server on %s does not answer PING", c.redisAddr())
+}
+
+// startSim runs cmd/marketo-sim with the limits and the fault mix.
+func (c *cluster) startSim() error {
+	f := c.o.FaultRate
+	rate := func(share float64) string { return strconv.FormatFloat(f*share, 'f', -1, 64) }
+	args := []string{
+		"-addr", "127.0.0.1:0", "-seed", strconv.FormatUint(c.o.Seed, 10),
+		"-calls-per-window", strconv.Itoa(c.o.Calls), "-window", c.o.Window.String(),
+		"-concurrency", strconv.Itoa(c.o.Concurrency), "-latency", c.o.Latency.String(),
+		"-call-log-size", "1000000",
+		"-rate-604", rate(0.2), "-rate-611", rate(0.2), "-rate-713", rate(0.2),
+		"-rate-502", rate(0.2), "-rate-html", rate(0.1), "-rate-drop", rate(0.1),
+	}
+	env := []string{"MARKETO_SIM_CLIENT_SECRET=" + c.secret}
+	p, err := startProc("marketo-sim", filepath.Join(c.dir, "marketo-sim.log"), c.bins.Sim, args, env)
+	if err != nil {
+		return err
+	}
+	c.sim = c.track(p)
+	line, err := p.waitLine("listening on http://", 20*time.Second)
+	if err != nil {
+		return err
+	}
+	c.simURL = strings.TrimSpace(line[strings.Index(line, "http://"):])
+	return nil
+}
+
+// writeWorkerConfig writes the repostd configuration every replica shares.
+func (c *cluster) writeWorkerConfig() error {
+	cfg := fmt.Sprintf(`nats: {url: %q}
+redis: {url: %q}
+http: {addr: "127.0.0.1:0"}
+dataDir: %q
+worker: {shutdownTimeout: 3s, leaseTTL: %s}
+subscriptions:
+  - id: %s
+    endpoint: %s
+    clientID: %s
+    clientSecret: "${CHAOS_SIM_SECRET}"
+    allowInsecure: true
+    limits: {callsPerWindow: %d, window: %s, maxConcurrency: %d}
+`, c.natsURL(), c.redisURL(), filepath.Join(c.dir, "data"), c.o.LeaseTTL, fixture.Sub, c.simURL,
+		marketotest.DefaultClientID, c.o.Calls, c.o.Window, c.o.Concurrency)
+	c.workerConfig = filepath.Join(c.dir, "repost.yaml")
+	return os.WriteFile(c.workerConfig, []byte(cfg), 0o600)
+}
+
+// startWorker starts (or restarts) replica slot; with wait, it waits for
+// the replica's start line.
+func (c *cluster) startWorker(slot int, wait bool) error {
+	for len(c.workers) <= slot {
+		c.workers = append(c.workers, nil)
+		c.gens = append(c.gens, 0)
+	}
+	c.gens[slot]++
+	name := fmt.Sprintf("repostd-%d.%d", slot, c.gens[slot])
+	p, err := startProc(name, filepath.Join(c.dir, name+".log"), c.bins.Repostd,
+		[]string{"--config", c.workerConfig}, []string{"CHAOS_SIM_SECRET=" + c.secret})
+	if err != nil {
+		return err
+	}
+	c.workers[slot] = c.track(p)
+	if !wait {
+		return nil
+	}
+	_, err = p.waitLine("repostd started", 30*time.Second)
+	return err
+}
