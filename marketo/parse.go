@@ -88,7 +88,7 @@ func parseLeads(status int, body []byte, want int, ex exchange, r *redactor) (*R
 		if len(w.Reasons) > 0 {
 			res.Reasons = make([]Reason, len(w.Reasons))
 			for j, rw := range w.Reasons {
-				res.Reasons[j] = Reason{Code: int(rw.Code), Message: rw.Message}
+				res.Reasons[j] = Reason{Code: int(rw.Code), Message: r.string(rw.Message)}
 			}
 		}
 		resp.Results[i] = res
@@ -118,7 +118,9 @@ func parseEnvelope[T any](status int, body []byte, env *envelope[T], ex exchange
 	if err := json.Unmarshal(body, env); err != nil {
 		return nil, badJSON(status, body, err, r)
 	}
-	resp := &Response{RequestID: env.RequestID, Warnings: env.Warnings}
+	// The request ID is Marketo's text like any other: it reaches error
+	// messages, call records and logs, so it is redacted too.
+	resp := &Response{RequestID: r.string(env.RequestID), Warnings: env.Warnings}
 	switch {
 	case env.Success == nil:
 		return resp, &BadResponseError{Status: status, Reason: "answer without success", Snippet: r.snippet(body)}
@@ -126,7 +128,7 @@ func parseEnvelope[T any](status int, body []byte, env *envelope[T], ex exchange
 		return resp, &BadResponseError{Status: status, Reason: "success:false without an error code", Snippet: r.snippet(body)}
 	case !*env.Success:
 		e := env.Errors[0]
-		return resp, &APIError{Code: int(e.Code), Message: r.string(e.Message), RequestID: env.RequestID}
+		return resp, &APIError{Code: int(e.Code), Message: r.string(e.Message), RequestID: resp.RequestID}
 	}
 	resp.Success = true
 	return resp, nil
