@@ -20,3 +20,11 @@ build:
 # docs/BENCHMARKS.md and its plot; several minutes (a 1,000,000-event backlog).
 bench:
 	$(GO) run ./cmd/repostbench
+
+# The chaos run (internal/chaos): three repostd, nats-server, redis-server and
+# marketo-sim as processes; kills and restarts; the accounting as a table and
+# as JSON in $(CHAOS_JSON). `make test` runs its short version.
+CHAOS_JSON ?= bin/chaos.json
+chaos:
+	@mkdir -p $(dir $(CHAOS_JSON))
+	$(GO) run ./cmd/repostchaos -json $(CHAOS_JSON) $(CHAOS_FLAGS)
