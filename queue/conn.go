@@ -96,6 +96,9 @@ func waitConnected(ctx context.Context, nc *nats.Conn) error {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for !nc.IsConnected() {
+		if nc.IsClosed() { // nats.go gives up on a repeated authorization error: so do we
+			return fmt.Errorf("queue: NATS refused the connection: %v", nc.LastError())
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("queue: NATS not reachable at %s: %w", nc.Opts.Url, ctx.Err())

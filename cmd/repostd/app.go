@@ -54,12 +54,11 @@ type appOptions struct {
 
 // newApp connects everything the configuration names. On error, whatever
 // was started is closed again.
-func newApp(ctx context.Context, cfg *config.Config, log *zap.Logger, o appOptions) (a *app, err error) {
-	a = &app{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+func newApp(ctx context.Context, cfg *config.Config, log *zap.Logger, o appOptions) (_ *app, err error) {
+	a := &app{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
 	defer func() {
-		if err != nil {
+		if err != nil { // a, not the result: every error return has set that to nil
 			a.close()
-			a = nil
 		}
 	}()
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -150,6 +149,9 @@ func (a *app) connectLimiter(ctx context.Context, now func() time.Time) (marketo
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := a.rdb.Ping(pctx).Err(); err != nil {
+		if redis.IsAuthError(err) { // a wrong password does not heal by waiting: exit 1
+			return nil, fmt.Errorf("redis: %s", redactSecret(err.Error(), url))
+		}
 		// Not fatal: admission fails closed until Redis answers.
 		a.log.Warn("Redis not reachable yet; nothing is admitted until it is", zap.Error(err))
 	}
