@@ -254,3 +254,24 @@ func TestRequeueCoercionFailureLeavesLeadParked(t *testing.T) {
 		t.Errorf("requeued outcome %+v", o)
 	}
 }
+
+// --rate bounds the publications per second; --all lifts the filter
+// requirement; a dry run changes nothing.
+func TestRequeueRateAndAll(t *testing.T) {
+	h := newHarness(t, "https://123-abc-456.mktorest.com", fixture.Sub)
+	for i := 0; i < 10; i++ {
+		h.park(fixture.Sub, i, "field-role", repost.ParkInfo{Code: "1006", Field: "role", Reason: "Field 'role' not found", ParkedAt: fixedNow})
+	}
+	if out := h.mustRun("parked", "discard", "--all", "--dry-run", "--reason", "x"); !strings.Contains(out, "10 parked leads would be discarded") {
+		t.Errorf("discard --all --dry-run: %s", out)
+	}
+	start := time.Now()
+	out := h.mustRun("parked", "requeue", "--all", "--rate", "50", "--drop-field", "role")
+	if el := time.Since(start); el < 170*time.Millisecond {
+		t.Errorf("10 leads at 50/s took %v, want at least 180ms", el)
+	}
+	if !strings.Contains(out, "requeued 10 of 10 leads (drop role); 0 left parked") || h.count(queue.StreamParked) != 0 ||
+		h.count(queue.StreamFailed) != 10 {
+		t.Errorf("requeue --all: %s; %d parked, %d failed", out, h.count(queue.StreamParked), h.count(queue.StreamFailed))
+	}
+}

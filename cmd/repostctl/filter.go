@@ -122,7 +122,7 @@ var errStop = errors.New("stop")
 func scanParked(ctx context.Context, q *queue.Queue, f filter, warn func(string), fn func(entry) error) error {
 	n := 0
 	err := q.ScanParked(ctx, f.sub, func(m queue.StoredMsg) (bool, error) {
-		p, err := repost.DecodeParkedLead(m.Data)
+		p, err := decodeHead(m.Data)
 		if err != nil {
 			warn(fmt.Sprintf("parked entry %d cannot be read: %v", m.Seq, err))
 			return true, nil

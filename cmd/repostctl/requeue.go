@@ -39,7 +39,7 @@ before its requeued outcome is written and the parked entry deleted, so an
 interrupted requeue can simply be run again.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			r, err := o.prepare(e, g)
+			r, err := o.prepare(e)
 			if err != nil {
 				return err
 			}
@@ -65,7 +65,7 @@ interrupted requeue can simply be run again.`,
 }
 
 // prepare checks the command line before anything connects.
-func (o *requeueOpts) prepare(e *env, g *globals) (*requeuer, error) {
+func (o *requeueOpts) prepare(e *env) (*requeuer, error) {
 	f, err := o.ff.parse(e.now())
 	if err != nil {
 		return nil, err
@@ -82,22 +82,24 @@ func (o *requeueOpts) prepare(e *env, g *globals) (*requeuer, error) {
 	case o.rate < 0:
 		return nil, usagef("--rate must not be negative")
 	}
-	lim := rate.NewLimiter(rate.Inf, 1)
+	lim, size := rate.NewLimiter(rate.Inf, 1), chunkSize
 	if o.rate > 0 {
-		lim = rate.NewLimiter(rate.Limit(o.rate), 1)
+		// A chunk holds at most about a second of leads, so that a slow
+		// rate still shows progress and publishes steadily.
+		lim, size = rate.NewLimiter(rate.Limit(o.rate), 1), max(1, min(chunkSize, int(o.rate)))
 	}
-	return &requeuer{e: e, g: g, f: f, t: t, o: o, lim: lim}, nil
+	return &requeuer{e: e, f: f, t: t, o: o, lim: lim, size: size}, nil
 }
 
 // requeuer runs one requeue.
 type requeuer struct {
-	e   *env
-	g   *globals
-	q   *queue.Queue
-	f   filter
-	t   transforms
-	o   *requeueOpts
-	lim *rate.Limiter
+	e    *env
+	q    *queue.Queue
+	f    filter
+	t    transforms
+	o    *requeueOpts
+	lim  *rate.Limiter
+	size int // leads per chunk
 
 	done, failed, gone, shown int
 }
@@ -115,14 +117,14 @@ func (r *requeuer) run(ctx context.Context) error {
 	if !r.o.dryRun {
 		pr = newProgress(r.e, "requeue", len(seqs))
 	}
-	for i := 0; i < len(seqs); i += chunkSize {
+	for i := 0; i < len(seqs); i += r.size {
 		if err := ctx.Err(); err != nil {
 			pr.finish()
-			return r.interrupted(i, len(seqs), err)
+			return r.interrupted(len(seqs), err)
 		}
-		if err := r.chunk(ctx, seqs[i:min(i+chunkSize, len(seqs))]); err != nil {
+		if err := r.chunk(ctx, seqs[i:min(i+r.size, len(seqs))]); err != nil {
 			pr.finish()
-			return r.interrupted(i, len(seqs), err)
+			return r.interrupted(len(seqs), err)
 		}
 		pr.update(r.done+r.failed+r.gone, r.failed)
 	}
@@ -130,7 +132,7 @@ func (r *requeuer) run(ctx context.Context) error {
 	return r.report(len(seqs))
 }
 
-func (r *requeuer) interrupted(i, total int, err error) error {
+func (r *requeuer) interrupted(total int, err error) error {
 	return fmt.Errorf("requeue stopped with %d of %d leads requeued: %w; run the same command again to finish: what was already published is de-duplicated", r.done, total, err)
 }
 
