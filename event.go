@@ -56,10 +56,6 @@ func asInvalid(err error) error {
 	if errors.As(err, &pe) {
 		return invalid(pe.path, pe.reason)
 	}
-	var ie *InvalidEventError
-	if errors.As(err, &ie) {
-		return ie
-	}
 	return invalid("", err.Error())
 }
 

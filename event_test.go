@@ -140,6 +140,8 @@ func decodeCases() []decodeCase {
 		{name: "input an object", data: ev("requestContent", `{"input":{"email":"a@b"}}`), wantErr: &InvalidEventError{"requestContent.input", "must be an array, got object"}},
 		{name: "input null", data: ev("requestContent", `{"input":null}`), wantErr: &InvalidEventError{"requestContent.input", "must be an array, got null"}},
 		{name: "input record a string", data: ev("requestContent", `{"input":[{"email":"a@b"},"c@d"]}`), wantErr: &InvalidEventError{"requestContent.input[1]", "must be an object, got string"}},
+		{name: "input record an array", data: ev("requestContent", `{"input":[["email","a@b"]]}`), wantErr: &InvalidEventError{"requestContent.input[0]", "must be an object, got array"}},
+		{name: "input record a number", data: ev("requestContent", `{"input":[1.5]}`), wantErr: &InvalidEventError{"requestContent.input[0]", "must be an object, got number"}},
 		{name: "input record duplicate key", data: ev("requestContent", `{"input":[{"email":"a@b","email":"c@d"}]}`), wantErr: &InvalidEventError{"requestContent.input[0].email", "duplicate key"}},
 		{name: "input nested duplicate key", data: ev("requestContent", `{"input":[{"a":{"b":1,"b":2}}]}`), wantErr: &InvalidEventError{"requestContent.input[0].a.b", "duplicate key"}},
 		{name: "input nested too deep", data: ev("requestContent", `{"input":[{"a":`+strings.Repeat("[", 300)+strings.Repeat("]", 300)+`}]}`), wantErr: &InvalidEventError{"requestContent.input[0].a" + strings.Repeat("[0]", maxDepth-1), "nested deeper"}},
@@ -368,5 +370,18 @@ func BenchmarkDecodeEvent(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestEventMarshalRefusesBrokenRaw(t *testing.T) {
+	e := mustDecode(t, ev())
+	e.Extra = map[string]json.RawMessage{"x": json.RawMessage(`{`)}
+	if _, err := json.Marshal(e); err == nil {
+		t.Error("an Extra value that is not JSON was encoded")
+	}
+	e.Extra = nil
+	e.RequestContent.Params = map[string]json.RawMessage{"programName": json.RawMessage(`nope`)}
+	if _, err := json.Marshal(e); err == nil {
+		t.Error("a parameter that is not JSON was encoded")
 	}
 }

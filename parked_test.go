@@ -203,6 +203,12 @@ func TestParkedLeadStaysUnderTheLimit(t *testing.T) {
 	if !bytes.Equal(p.Original, big) {
 		t.Error("the original was changed to fit")
 	}
+	// A body over every limit is still parked whole, without the last call.
+	huge := ev("sourceId", `"`+strings.Repeat("x", MaxParkedBytes)+`"`)
+	_, p = mustPark(t, huge, "", info)
+	if !bytes.Equal(p.Original, huge) || p.Parked.LastRequest != nil || p.Parked.LastResponse != nil || p.Parked.Code != "1006" {
+		t.Errorf("oversized body: original kept %v, block %+v", bytes.Equal(p.Original, huge), p.Parked)
+	}
 	small := info1006()
 	_, p = mustPark(t, ev(), "", small)
 	if p.Parked.LastRequest == nil || p.Parked.LastResponse == nil {

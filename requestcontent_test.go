@@ -143,6 +143,9 @@ func TestRequestContentSetParam(t *testing.T) {
 
 func TestSetParamOnEmptyContent(t *testing.T) {
 	var rc RequestContent
+	if got := string(mustMarshal(t, rc)); got != `{"input":[]}` {
+		t.Errorf("zero RequestContent encodes as %s", got)
+	}
 	if err := rc.SetParam("programStatus", "Member"); err != nil || rc.ProgramStatus() != "Member" {
 		t.Fatalf("SetParam on a zero RequestContent: %v, %q", err, rc.ProgramStatus())
 	}
