@@ -39,6 +39,8 @@ type InvalidEventError struct {
 	Reason string
 }
 
+// Error reads `invalid event: field "leadId": missing`, or
+// `invalid event: <reason>` when the body as a whole is at fault.
 func (e *InvalidEventError) Error() string {
 	if e.Field == "" {
 		return "invalid event: " + e.Reason
@@ -283,7 +285,9 @@ func decodeStatusCode(raw json.RawMessage) (policy.Code, error) {
 }
 
 // MarshalJSON writes the known keys in the order of CONTRACT §3, then the
-// unknown ones sorted, so that DecodeEvent gives back an equal Event.
+// unknown ones sorted, so that DecodeEvent gives back an equal Event. Like
+// all of encoding/json it escapes <, > and &, so an encoding can be longer
+// than the body it was decoded from (by at most 5 bytes per such character).
 func (e Event) MarshalJSON() ([]byte, error) {
 	w := newObjectWriter()
 	w.value("eventId", e.EventID)

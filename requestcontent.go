@@ -19,9 +19,11 @@ const (
 type Record map[string]any
 
 // RequestContent is the Marketo request body of a post-out, kept exactly as
-// sent: Params holds every top-level key other than input, compacted but
-// otherwise verbatim (routing such as programName, and keys this version does
-// not know), and Input the leads.
+// sent: Params holds every top-level key other than input (routing such as
+// programName, and keys this version does not know) as its JSON text,
+// compacted and HTML-escaped as encoding/json writes it but otherwise
+// verbatim, and Input the leads. Duplicate keys, at any depth, are refused
+// when decoding: which of the two Marketo used cannot be known.
 type RequestContent struct {
 	Params map[string]json.RawMessage
 	Input  []Record
