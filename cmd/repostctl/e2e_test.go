@@ -275,3 +275,51 @@ func TestRequeueRateAndAll(t *testing.T) {
 		t.Errorf("requeue --all: %s; %d parked, %d failed", out, h.count(queue.StreamParked), h.count(queue.StreamFailed))
 	}
 }
+
+// A wrong fix parks the leads again as <id>~r1; the right one sends them
+// as <id>~r2, and only then do they reach Marketo.
+func TestRequeueAWrongFixThenTheRightOne(t *testing.T) {
+	const n = 50
+	h, sim := newWorkerHarness(t, n)
+	h.mustRun("parked", "requeue", "--code", "1006", "--rename-field", "role=roleTitle", "--rate", "0")
+	checkFor(t, 30*time.Second, func() error {
+		var groups []group
+		if err := json.Unmarshal([]byte(h.mustRun("parked", "summary", "-o", "json")), &groups); err != nil {
+			return err
+		}
+		if len(groups) != 1 || groups[0].Count != n || groups[0].Field != "roleTitle" {
+			return fmt.Errorf("summary %+v, want %d parked again on roleTitle", groups, n)
+		}
+		return nil
+	})
+	if sim.LeadCount() != 0 {
+		t.Fatalf("%d leads reached Marketo with the wrong fix", sim.LeadCount())
+	}
+	out := h.mustRun("parked", "show", fixture.ID(7)+"~r1")
+	if !strings.Contains(out, `"requeueOf": "evt-000007"`) || !strings.Contains(out, "field:         roleTitle") {
+		t.Errorf("show of a re-parked requeue:\n%s", out)
+	}
+	h.mustRun("parked", "requeue", "--field", "roleTitle", "--rename-field", "roleTitle=jobTitle", "--rate", "0")
+	checkFor(t, 30*time.Second, func() error {
+		if got := sim.LeadCount(); got != n {
+			return fmt.Errorf("%d of %d leads in Marketo", got, n)
+		}
+		return nil
+	})
+	for i := 0; i < n; i++ {
+		l, _ := sim.Lead("email", fixture.Email(i))
+		if jt, _ := l["jobTitle"].(string); !roles[jt] {
+			t.Fatalf("lead %d: %v", i, l)
+		}
+	}
+	requeued := h.outcomes("requeued")
+	if o := requeued[fixture.ID(7)+"~r1"]; len(o) != 1 || o[0].RequeuedAs != fixture.ID(7)+"~r2" {
+		t.Errorf("second requeue outcome: %+v", o)
+	}
+	checkFor(t, 30*time.Second, func() error {
+		if got := h.count(queue.StreamParked); got != 0 {
+			return fmt.Errorf("%d still parked", got)
+		}
+		return nil
+	})
+}
