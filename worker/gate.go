@@ -88,4 +88,3 @@ func (s *subRunner) closeGate(d time.Duration, reason string, halted bool) {
 		s.w.setHalt(s.sub.ID, reason)
 	}
 }
-
