@@ -174,5 +174,5 @@ func actorFlag(fs *pflag.FlagSet, e *env, dst *string) {
 	if def == "" {
 		def = "unknown"
 	}
-	fs.StringVar(dst, "actor", def, "who acts, recorded in the outcomes (default $USER)")
+	fs.StringVar(dst, "actor", def, "who acts, recorded in the outcomes (from $USER)")
 }
