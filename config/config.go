@@ -31,6 +31,10 @@ type NATS struct {
 	SubjectPrefix string `yaml:"subjectPrefix" json:"subjectPrefix"` // default dap.postout
 	Replicas      int    `yaml:"replicas" json:"replicas"`           // stream replicas, 1..5, default 1
 	Storage       string `yaml:"storage" json:"storage"`             // file (default) or memory
+	// AckWait is the ack wait of the consumers repost creates: how soon the
+	// events of a replica that died are redelivered to another. Events a
+	// live replica holds are kept alive meanwhile. Default 1m, at least 5s.
+	AckWait time.Duration `yaml:"ackWait" json:"ackWait"`
 }
 
 // Redis holds the limits shared by every replica. An empty URL means
@@ -41,7 +45,7 @@ type Redis struct {
 	// URL names the sentinels and the master
 	// (redis://:pw@sentinel-1:26379?addr=sentinel-2:26379&master_name=mymaster);
 	// in cluster mode it names the seed nodes (redis://:pw@node-1:6379?addr=node-2:6379).
-	Mode string `yaml:"mode" json:"mode"`
+	Mode     string `yaml:"mode" json:"mode"`
 	Password Secret `yaml:"password" json:"password"`
 	TLS      TLS    `yaml:"tls" json:"tls"`
 }
@@ -137,6 +141,7 @@ const (
 	DefaultLinger          = 200 * time.Millisecond
 	DefaultShutdownTimeout = 25 * time.Second
 	DefaultLeaseTTL        = 2 * time.Minute
+	DefaultAckWait         = time.Minute
 	DefaultDailyQuota      = 50000
 	DefaultCallsPerWindow  = 100
 	DefaultWindow          = 20 * time.Second
@@ -147,7 +152,7 @@ const (
 // NATS, in-process limits, no subscriptions.
 func Default() Config {
 	return Config{
-		NATS:    NATS{SubjectPrefix: DefaultSubjectPrefix, Replicas: 1, Storage: "file"},
+		NATS:    NATS{SubjectPrefix: DefaultSubjectPrefix, Replicas: 1, Storage: "file", AckWait: DefaultAckWait},
 		DataDir: DefaultDataDir,
 		HTTP:    HTTP{Addr: DefaultHTTPAddr},
 		Policy:  Policy{MaxAttempts: DefaultMaxAttempts},

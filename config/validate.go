@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ValidationError is one problem in a configuration, named by the YAML path
@@ -107,6 +108,9 @@ func (n *NATS) validate(p *problems) {
 	}
 	if n.Storage != "file" && n.Storage != "memory" {
 		p.add("nats.storage", "%q is not file or memory", n.Storage)
+	}
+	if n.AckWait < 5*time.Second {
+		p.add("nats.ackWait", "must be at least 5s, got %s", n.AckWait)
 	}
 }
 

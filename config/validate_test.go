@@ -65,6 +65,7 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"redis scheme", "redis: {url: 'nats://127.0.0.1:6379'}", "redis.url", "scheme"},
 		{"redis db not a number", "redis: {url: 'redis://127.0.0.1:6379/x'}", "redis.url", "database"},
 		{"redis password twice", "redis: {url: 'redis://:a@127.0.0.1:6379', password: b}", "redis.password", "one place"},
+		{"nats ackWait too short", "nats: {ackWait: 1s}", "nats.ackWait", "at least 5s"},
 		{"redis mode unknown", "redis: {url: 'redis://127.0.0.1:6379', mode: replicated}", "redis.mode", "standalone, sentinel or cluster"},
 		{"redis sentinel without master", "redis: {url: 'redis://s1:26379?addr=s2:26379', mode: sentinel}", "redis.url", "master_name"},
 		{"redis cluster with db", "redis: {url: 'redis://n1:6379/2?addr=n2:6379', mode: cluster}", "redis.url", "no database"},

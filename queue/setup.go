@@ -93,6 +93,9 @@ func (q *Queue) ensureStream(ctx context.Context, sc jetstream.StreamConfig) err
 	return nil
 }
 
+// AckWait is the ack wait consumers are created with.
+func (q *Queue) AckWait() time.Duration { return orDefault(q.opts.AckWait, 2*time.Minute) }
+
 // ConsumerFor returns the durable pull consumer of a subscription's failed
 // events, creating it when missing.
 func (q *Queue) ConsumerFor(ctx context.Context, sub string) (jetstream.Consumer, error) {

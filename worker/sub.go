@@ -123,13 +123,13 @@ func (s *subRunner) done(msgs ...jetstream.Msg) {
 	s.w.m.inflight.WithLabelValues(s.sub.ID).Sub(float64(len(msgs)))
 }
 
-// keepAlive tells JetStream, every 30 s, that held events are being worked
+// keepAlive tells JetStream, three times per ack wait, that held events are being worked
 // on, so a long admission wait or call never lets them be redelivered to a
 // second replica while this one still has them.
 func (s *subRunner) keepAlive(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	go func() {
-		t := time.NewTicker(30 * time.Second)
+		t := time.NewTicker(max(s.w.q.AckWait()/3, time.Second))
 		defer t.Stop()
 		for {
 			select {

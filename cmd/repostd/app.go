@@ -117,6 +117,7 @@ func (a *app) connectNATS(ctx context.Context) error {
 		URL: url, User: a.cfg.NATS.User, Password: a.cfg.NATS.Password.Reveal(), CredsFile: a.cfg.NATS.CredsFile,
 		CAFile: a.cfg.NATS.TLS.CAFile, CertFile: a.cfg.NATS.TLS.CertFile, KeyFile: a.cfg.NATS.TLS.KeyFile,
 		Name: "repostd", Prefix: a.cfg.NATS.SubjectPrefix, Replicas: a.cfg.NATS.Replicas, Storage: storage,
+		AckWait: a.cfg.NATS.AckWait,
 		OnStatus: func(up bool) {
 			if up {
 				a.log.Info("NATS connected")
