@@ -22,7 +22,8 @@ func TestFailedStartsHoldNoSecret(t *testing.T) {
 		name     string
 		opts     configOpts
 		natsPW   string
-		wantText string // what the error must say
+		extraEnv []string // overrides of r.env: the later value wins
+		wantText string   // what the error must say
 	}{
 		{name: "wrong NATS password", opts: configOpts{redisPassword: true, allowInsecure: true},
 			natsPW: wrongNATS, wantText: "authorization"},
@@ -33,15 +34,11 @@ func TestFailedStartsHoldNoSecret(t *testing.T) {
 			opts:   configOpts{redisURL: "rediss://:" + wrongRedis + "@" + r.redisAddr + "/0", allowInsecure: true},
 			natsPW: r.natsPassword, wantText: "WRONGPASS"},
 		{name: "wrong Redis password in redis.password", opts: configOpts{redisPassword: true, allowInsecure: true},
-			natsPW: r.natsPassword, wantText: "WRONGPASS"},
+			natsPW: r.natsPassword, extraEnv: []string{"REDIS_PASSWORD=" + wrongRedis}, wantText: "WRONGPASS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := r.env(tt.natsPW)
-			if strings.Contains(tt.name, "redis.password") {
-				env = append(env, "REDIS_PASSWORD="+wrongRedis) // the later value wins
-			}
-			d := startRepostd(t, bin, r.config(t, tt.opts), env...)
+			d := startRepostd(t, bin, r.config(t, tt.opts), append(r.env(tt.natsPW), tt.extraEnv...)...)
 			start := time.Now()
 			code := d.wait(t, 20*time.Second)
 			out := d.stderr.String() + d.stdout.String()
