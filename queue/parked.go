@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -109,8 +110,16 @@ func (q *Queue) DeleteParked(ctx context.Context, seq uint64) error {
 		return fmt.Errorf("queue: stream %s: %w", StreamParked, err)
 	}
 	err = s.DeleteMsg(ctx, seq)
-	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) && !alreadyGone(err) {
 		return fmt.Errorf("queue: delete parked entry %d: %w", seq, err)
 	}
 	return nil
+}
+
+// alreadyGone recognises the server's answer to deleting a message that is
+// no longer there (nats-server answers 10057 "no message found", which
+// nats.go wraps as ErrMsgDeleteUnsuccessful rather than ErrMsgNotFound).
+func alreadyGone(err error) bool {
+	return errors.Is(err, jetstream.ErrMsgDeleteUnsuccessful) &&
+		(strings.Contains(err.Error(), "no message found") || strings.Contains(err.Error(), "err_code=10057"))
 }

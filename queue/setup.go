@@ -32,7 +32,7 @@ func (q *Queue) Ensure(ctx context.Context) error {
 			Name: StreamFailed, Subjects: []string{q.Subjects.All("failed")},
 			Description: "failed post-outs waiting for repost",
 			MaxAge:      orDefault(q.opts.MaxAge, 14*24*time.Hour),
-			Duplicates:  10 * time.Minute,
+			Duplicates:  2 * time.Hour, // covers an interrupted import or requeue run again
 		},
 		{
 			Name: StreamOutcomes, Subjects: []string{q.Subjects.All("outcome")},

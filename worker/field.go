@@ -11,9 +11,16 @@ import (
 // isRequeue reports whether a human sent the event back (repostctl
 // requeue): its original failure code was already acted on, so it is
 // reposted whatever that code says.
-func isRequeue(ev *repost.Event) bool {
-	raw, ok := ev.Extra["requeueOf"]
-	return ok && len(raw) > 2 // a non-empty JSON string
+func isRequeue(ev *repost.Event) bool { return requeueOf(ev) != "" }
+
+// requeueOf is the eventId a requeued event replays ("" for others); its
+// outcome carries it, so the chain from parked lead to result can be followed.
+func requeueOf(ev *repost.Event) string {
+	var id string
+	if raw, ok := ev.Extra["requeueOf"]; ok {
+		_ = json.Unmarshal(raw, &id)
+	}
+	return id
 }
 
 // fieldOf names the Marketo field a decision is about: the one the message

@@ -129,7 +129,7 @@ func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub str
 	}
 	o.EventID = eventID
 	if ev != nil {
-		o.LeadID = ev.LeadID
+		o.LeadID, o.RequeueOf = ev.LeadID, requeueOf(ev)
 	}
 	f.outcome(msg, o, entry, hadState)
 	f.w.log.Info("decision",

@@ -207,7 +207,7 @@ func (s *subRunner) prepareOne(ctx context.Context, m jetstream.Msg, f *finisher
 		return nil, true
 	}
 	if ok && last.After(at) {
-		f.outcome(m, &repost.Outcome{EventID: ev.EventID, LeadID: ev.LeadID, Subscription: s.sub.ID,
+		f.outcome(m, &repost.Outcome{EventID: ev.EventID, LeadID: ev.LeadID, Subscription: s.sub.ID, RequeueOf: requeueOf(ev),
 			Kind: repost.KindSkipped, Code: policy.CodeSuperseded, Attempts: st.Attempts, At: now,
 			Reason: "a later post-out of this lead succeeded at " + last.UTC().Format(time.RFC3339)}, nil, hadState)
 		return nil, true
@@ -242,7 +242,7 @@ func (s *subRunner) prepareOne(ctx context.Context, m jetstream.Msg, f *finisher
 func (s *subRunner) decideOriginal(m jetstream.Msg, raw []byte, ev *repost.Event, f *finisher, now time.Time) bool {
 	fl := ev.Failure()
 	if fl.Code == "" || fl.Code == policy.CodeOK || fl.Code == "200" {
-		f.outcome(m, &repost.Outcome{EventID: ev.EventID, LeadID: ev.LeadID, Subscription: s.sub.ID,
+		f.outcome(m, &repost.Outcome{EventID: ev.EventID, LeadID: ev.LeadID, Subscription: s.sub.ID, RequeueOf: requeueOf(ev),
 			Kind: repost.KindSkipped, Code: policy.CodeOK, At: now,
 			Reason: "the original post-out did not fail"}, nil, false)
 		return true
@@ -254,7 +254,7 @@ func (s *subRunner) decideOriginal(m jetstream.Msg, raw []byte, ev *repost.Event
 			ParkedAt: now, LastResponse: ev.Response}, repost.KindParked, false)
 		return true
 	case policy.ActionSkip:
-		f.outcome(m, &repost.Outcome{EventID: ev.EventID, LeadID: ev.LeadID, Subscription: s.sub.ID,
+		f.outcome(m, &repost.Outcome{EventID: ev.EventID, LeadID: ev.LeadID, Subscription: s.sub.ID, RequeueOf: requeueOf(ev),
 			Kind: repost.KindSkipped, Code: d.Code, Reason: reasonOf(fl.Message, d), At: now}, nil, false)
 		return true
 	}

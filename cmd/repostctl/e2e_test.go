@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadops/repost"
 	"github.com/leadops/repost/internal/fixture"
+	"github.com/leadops/repost/internal/testenv"
 	"github.com/leadops/repost/marketo/marketotest"
 	"github.com/leadops/repost/queue"
 )
@@ -115,6 +116,19 @@ func TestRequeueRenamedFieldReachesMarketo(t *testing.T) {
 		t.Errorf("requeue output: %s", out)
 	}
 	waitReposted(t, h, sim, n)
+	// The worker's outcome of each replayed event names the one it replays.
+	testenv.CheckFor(t, 30*time.Second, func() error {
+		reposted := h.outcomes(repost.KindReposted)
+		if len(reposted) < n {
+			return fmt.Errorf("%d reposted outcomes, want %d", len(reposted), n)
+		}
+		for id, os := range reposted {
+			if want := strings.TrimSuffix(id, "~r1"); os[0].RequeueOf != want {
+				return fmt.Errorf("%s: requeueOf %q, want %q", id, os[0].RequeueOf, want)
+			}
+		}
+		return nil
+	})
 }
 
 var errKilled = errors.New("killed")
