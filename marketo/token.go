@@ -205,7 +205,7 @@ func (c *Client) parseIdentity(status int, body []byte) (string, time.Duration, 
 		c.redactor.remember(a.AccessToken)
 	}
 	if a.Error != "" {
-		return "", 0, &BadResponseError{Status: status, Reason: "identity error " + a.Error + ": " + a.Description}
+		return "", 0, &BadResponseError{Status: status, Reason: c.redactor.string("identity error " + a.Error + ": " + a.Description)}
 	}
 	if a.AccessToken == "" || strings.ContainsAny(a.AccessToken, " \r\n") {
 		return "", 0, &BadResponseError{Status: status, Reason: "identity answer without a usable access_token"}

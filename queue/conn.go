@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -80,7 +81,7 @@ func Connect(ctx context.Context, o Options) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("queue: connect: %w", redactURLError(err, o.Password))
 	}
-	if err := waitConnected(ctx, nc); err != nil {
+	if err := waitConnected(ctx, nc, redactedURL(o.URL)); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -92,7 +93,7 @@ func Connect(ctx context.Context, o Options) (*Queue, error) {
 	return &Queue{NC: nc, JS: js, Subjects: Subjects{Prefix: o.Prefix}, opts: o}, nil
 }
 
-func waitConnected(ctx context.Context, nc *nats.Conn) error {
+func waitConnected(ctx context.Context, nc *nats.Conn, url string) error {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for !nc.IsConnected() {
@@ -101,7 +102,7 @@ func waitConnected(ctx context.Context, nc *nats.Conn) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("queue: NATS not reachable at %s: %w", nc.Opts.Url, ctx.Err())
+			return fmt.Errorf("queue: NATS not reachable at %s: %w", url, ctx.Err())
 		case <-t.C:
 		}
 	}
@@ -150,4 +151,16 @@ func (q *Queue) Close() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	q.NC.Close()
+}
+
+// redactedURL is a NATS URL list fit for a message: user information removed.
+func redactedURL(raw string) string {
+	parts := strings.Split(raw, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = nil
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
 }

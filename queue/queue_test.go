@@ -242,8 +242,14 @@ func TestConnectFailsClearlyWithoutServer(t *testing.T) {
 	if err == nil {
 		t.Fatal("connected to nothing")
 	}
-	if got := err.Error(); !contains(got, "not reachable") || contains(got, "s3cret-pw") {
-		t.Errorf("error %q: want 'not reachable' and no password", got)
+	if got := err.Error(); !contains(got, "not reachable at nats://127.0.0.1:1") || contains(got, "s3cret-pw") {
+		t.Errorf("error %q: want 'not reachable at' the URL, and no password", got)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	_, err = queue.Connect(ctx2, queue.Options{URL: "nats://u:s3cret-pw@127.0.0.1:1"})
+	if err == nil || contains(err.Error(), "s3cret-pw") {
+		t.Errorf("password in the URL leaked into %v", err)
 	}
 }
 

@@ -105,6 +105,7 @@ func newRoot(e *env, g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "repostctl",
 		Short:         "Inspect and replay repost's parked leads",
+		Version:       version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          noArgs,
