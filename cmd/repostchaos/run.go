@@ -49,6 +49,7 @@ func parseFlags(args []string, stderr io.Writer) (cliOptions, error) {
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the events, the faults and the kills")
 	fs.Float64Var(&o.FaultRate, "faults", o.FaultRate, "share of Marketo answers that are faults (604/611/713/502/html/drop)")
 	fs.DurationVar(&o.AckWait, "ack-wait", o.AckWait, "AckWait of the consumers (> 30 s)")
+	fs.IntVar(&o.BatchSize, "batch", o.BatchSize, "repostd worker.batchSize (small: many calls, limits at their edge)")
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", o.LeaseTTL, "repostd worker.leaseTTL")
 	fs.DurationVar(&o.Latency, "latency", o.Latency, "simulator latency per call")
 	fs.StringVar(&o.Dir, "dir", "", "work directory for logs and stores (default: a new temp dir)")

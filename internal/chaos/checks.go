@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -108,12 +109,23 @@ func countOutcomes(ev evidence) (OutcomeCounts, map[string]repost.Outcome) {
 			continue
 		}
 		kind := ev.published[id].Kind
-		if want := expected[kind]; o.Kind != want {
+		if !acceptable(kind, o) {
 			oc.UnexpCount++
 			oc.Unexpected = capped(oc.Unexpected, fmt.Sprintf("%s %s: %s %s %s", id, kind, o.Kind, o.Code, o.Reason))
 		}
 	}
 	return oc, first
+}
+
+// acceptable reports whether o is a right end for an event of kind: the
+// expected outcome, or for a Push Lead the 1037 ("already in the program")
+// of a repeat whose first call reached Marketo before a replica died.
+func acceptable(kind string, o repost.Outcome) bool {
+	return o.Kind == expected[kind] || repeated1037(kind, o)
+}
+
+func repeated1037(kind string, o repost.Outcome) bool {
+	return kind == "push" && o.Kind == repost.KindSkipped && o.Code == "1037"
 }
 
 func sortedIDs(m map[string]published) []string {
@@ -140,25 +152,26 @@ func countLeads(ev evidence, first map[string]repost.Outcome) LeadCounts {
 	for _, id := range sortedIDs(ev.published) {
 		p := ev.published[id]
 		o, decided := first[id]
-		if expected[p.Kind] == repost.KindReposted && (!decided || o.Kind != repost.KindReposted) {
+		reached := decided && (o.Kind == repost.KindReposted || repeated1037(p.Kind, o))
+		if expected[p.Kind] == repost.KindReposted && !reached {
 			lc.NotRepostedCount++
 			lc.NotReposted = capped(lc.NotReposted, id)
 		}
-		if !decided || o.Kind != repost.KindReposted {
+		if !reached {
 			continue
 		}
-		lc.Reposted++
+		if o.Kind == repost.KindReposted {
+			lc.Reposted++
+		} else {
+			lc.Repeated1037++
+		}
 		ids := byEmail[strings.ToLower(p.Email)]
 		if len(ids) == 0 {
 			lc.LostCount++
 			lc.Lost = capped(lc.Lost, id)
 			continue
 		}
-		match := false
-		for _, mid := range ids {
-			match = match || mid == o.MarketoID
-		}
-		if !match {
+		if o.Kind == repost.KindReposted && !slices.Contains(ids, o.MarketoID) {
 			lc.IDMismatch++
 		}
 	}

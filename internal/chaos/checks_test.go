@@ -66,6 +66,18 @@ func TestEvaluate(t *testing.T) {
 		{"two outcomes", func(e *evidence) { e.outcomes = append(e.outcomes, e.outcomes[1]) }, "no event has two outcomes"},
 		{"wrong outcome for the kind", func(e *evidence) { e.outcomes[1].Kind = repost.KindSkipped }, "each event ends as its kind requires"},
 		{"lead lost", func(e *evidence) { e.leads = nil }, "no lead lost"},
+		{"push repeat answered 1037", func(e *evidence) {
+			e.published["evt-0"] = published{Kind: "push", Email: "a@example.com"}
+			e.outcomes[0] = repost.Outcome{EventID: "evt-0", Kind: repost.KindSkipped, Code: "1037"}
+		}, ""},
+		{"push repeat answered 1037 without the lead", func(e *evidence) {
+			e.published["evt-0"] = published{Kind: "push", Email: "a@example.com"}
+			e.outcomes[0] = repost.Outcome{EventID: "evt-0", Kind: repost.KindSkipped, Code: "1037"}
+			e.leads = nil
+		}, "no lead lost"},
+		{"sync lead skipped 1037", func(e *evidence) {
+			e.outcomes[0] = repost.Outcome{EventID: "evt-0", Kind: repost.KindSkipped, Code: "1037"}
+		}, "each event ends as its kind requires; no lead lost"},
 		{"wrong marketo id", func(e *evidence) { e.leads[0].ID = 8 }, "reposted outcomes carry the lead's Marketo id"},
 		{"606 outside windows", func(e *evidence) {
 			e.calls = append(e.calls, marketotest.Call{At: t0.Add(35 * time.Second), Code: "606"})

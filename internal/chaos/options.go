@@ -25,6 +25,7 @@ type Options struct {
 	FaultRate   float64       // share of simulator answers that are faults
 	AckWait     time.Duration // AckWait of the consumers the harness creates
 	LeaseTTL    time.Duration // repostd worker.leaseTTL
+	BatchSize   int           // repostd worker.batchSize: small, so that the drain needs the whole call rate
 	Window      time.Duration // the Marketo window, for both the simulator and repostd
 	Calls       int           // calls per window
 	Concurrency int           // calls in flight
@@ -35,15 +36,17 @@ type Options struct {
 	Progress    io.Writer     // progress lines; nil: none
 }
 
-// Full is `make chaos`: 20,000 events, three replicas, a kill every 3 s for
-// a minute, Redis and NATS restarted once each in the middle.
+// Full is `make chaos`: 20,000 events published over 30 s, three replicas
+// sending batches of 10 (so that the drain needs the whole call rate and the
+// shared limits are tested at their edge), a kill every 3 s for a minute,
+// Redis and NATS restarted once each in the middle.
 func Full() Options {
 	return Options{
-		Events: 20000, Workers: 3, MixFraction: 0.3, PublishOver: 40 * time.Second,
+		Events: 20000, Workers: 3, MixFraction: 0.3, PublishOver: 30 * time.Second,
 		KillEvery: 3 * time.Second, ChaosFor: 60 * time.Second,
 		RedisAt: 20 * time.Second, NATSAt: 40 * time.Second, Downtime: time.Second, NATSSignal: "term",
 		Bound: 10 * time.Minute, Grace: 10 * time.Second, Seed: 1, FaultRate: 0.10,
-		AckWait: 40 * time.Second, LeaseTTL: 15 * time.Second,
+		AckWait: 40 * time.Second, LeaseTTL: 15 * time.Second, BatchSize: 10,
 		Window: 2 * time.Second, Calls: 100, Concurrency: 10, Latency: 200 * time.Millisecond,
 	}
 }
@@ -56,7 +59,7 @@ func Full() Options {
 // left by a kill would otherwise hold their leads for three minutes.
 func Short() Options {
 	o := Full()
-	o.Events, o.PublishOver = 3000, 12*time.Second
+	o.Events, o.PublishOver, o.BatchSize = 3000, 12*time.Second, 5
 	o.KillEvery, o.ChaosFor = 2*time.Second, 16*time.Second
 	o.NATSAt, o.RedisAt = 8*time.Second, 17*time.Second
 	o.Bound, o.Short = 100*time.Second, true
@@ -79,7 +82,7 @@ func (o Options) Validate() error {
 		{"events", int64(o.Events)}, {"workers", int64(o.Workers)}, {"killEvery", int64(o.KillEvery)},
 		{"chaosFor", int64(o.ChaosFor)}, {"bound", int64(o.Bound)}, {"ackWait", int64(o.AckWait)},
 		{"leaseTTL", int64(o.LeaseTTL)}, {"window", int64(o.Window)}, {"calls", int64(o.Calls)},
-		{"concurrency", int64(o.Concurrency)},
+		{"concurrency", int64(o.Concurrency)}, {"batchSize", int64(o.BatchSize)},
 	}
 	for _, p := range positive {
 		if p.v <= 0 {
@@ -95,6 +98,8 @@ func (o Options) Validate() error {
 		return &ConfigError{"redisAt/natsAt/downtime/grace/publishOver", "must be >= 0"}
 	case o.NATSSignal != "term" && o.NATSSignal != "kill":
 		return &ConfigError{"natsSignal", fmt.Sprintf("%q: want term or kill", o.NATSSignal)}
+	case o.BatchSize > 300:
+		return &ConfigError{"batchSize", "must be at most 300"}
 	case o.AckWait <= 31*time.Second:
 		// the worker marks held events in progress every 30 s
 		return &ConfigError{"ackWait", "must exceed the worker's 30 s keep-alive"}

@@ -45,6 +45,7 @@ type Params struct {
 	FaultRate   float64 `json:"faultRate"`
 	AckWait     string  `json:"ackWait"`
 	LeaseTTL    string  `json:"leaseTTL"`
+	BatchSize   int     `json:"batchSize"`
 	Limits      string  `json:"limits"`
 	Short       bool    `json:"short"`
 }
@@ -93,6 +94,7 @@ type OutcomeCounts struct {
 // LeadCounts compare reposted outcomes with the simulator's leads.
 type LeadCounts struct {
 	Reposted          int      `json:"reposted"`
+	Repeated1037      int      `json:"repeated1037"`      // Push Lead repeats answered 1037 (lead already in the program), outcome skipped
 	InMarketo         int      `json:"inMarketo"`         // leads the simulator holds
 	Lost              []string `json:"lost"`              // reposted, but no lead (first 20)
 	LostCount         int      `json:"lostCount"`         //
@@ -158,14 +160,14 @@ func (r *Report) WriteJSON(path string) error {
 func (r *Report) WriteTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	p := r.Params
-	fmt.Fprintf(tw, "chaos run\t%d events, %d replicas, kill every %s for %s, Redis at %s, NATS (%s) at %s, faults %.0f%%, seed %d, nats-server %s\n",
-		p.Events, p.Workers, p.KillEvery, p.ChaosFor, p.RedisAt, p.NATSSignal, p.NATSAt, p.FaultRate*100, p.Seed, r.NATSVersion)
+	fmt.Fprintf(tw, "chaos run\t%d events (batches of %d), %d replicas, kill every %s for %s, Redis at %s, NATS (%s) at %s, faults %.0f%%, seed %d, nats-server %s\n",
+		p.Events, p.BatchSize, p.Workers, p.KillEvery, p.ChaosFor, p.RedisAt, p.NATSSignal, p.NATSAt, p.FaultRate*100, p.Seed, r.NATSVersion)
 	fmt.Fprintf(tw, "drain\t%.1f s; kills %d, Redis restarts %d, NATS restarts %d, publish retries %d\n",
 		r.DrainSecs, r.Chaos.Kills, r.Chaos.RedisRestarts, r.Chaos.NATSRestarts, r.Chaos.PublishRetries)
 	fmt.Fprintf(tw, "outcomes\t%s; decided %d of %d, missing %d, multiple %d, unexpected %d\n",
 		kv(r.Outcomes.ByKind), r.Outcomes.Decided, r.Published, r.Outcomes.MissingCount, r.Outcomes.MultiCount, r.Outcomes.UnexpCount)
-	fmt.Fprintf(tw, "leads\treposted %d, in Marketo %d, lost %d, not reposted %d, resent %d, duplicate records %d, same key in flight %d, duplicate outcomes %d\n",
-		r.Leads.Reposted, r.Leads.InMarketo, r.Leads.LostCount, r.Leads.NotRepostedCount, r.Leads.RecordsResent,
+	fmt.Fprintf(tw, "leads\treposted %d (+%d push repeats skipped 1037), in Marketo %d, lost %d, not reposted %d, resent %d, duplicate records %d, same key in flight %d, duplicate outcomes %d\n",
+		r.Leads.Reposted, r.Leads.Repeated1037, r.Leads.InMarketo, r.Leads.LostCount, r.Leads.NotRepostedCount, r.Leads.RecordsResent,
 		r.Leads.DuplicateRecords, r.Leads.SameKeyInFlight, r.Leads.DuplicateOutcomes)
 	fmt.Fprintf(tw, "marketo\t%d calls, %.1f leads/call, max %d in flight, max %d calls per window; %s\n",
 		r.Marketo.Calls, r.Marketo.LeadsPerCall, r.Marketo.MaxConcurrent, r.Marketo.MaxCallsInWindow, kv(r.Marketo.ByCode))

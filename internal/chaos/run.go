@@ -64,7 +64,7 @@ func newReport(o Options) *Report {
 		Events: o.Events, Workers: o.Workers, MixFraction: o.MixFraction, KillEvery: o.KillEvery.String(),
 		ChaosFor: o.ChaosFor.String(), RedisAt: o.RedisAt.String(), NATSAt: o.NATSAt.String(),
 		NATSSignal: o.NATSSignal, Grace: o.Grace.String(), Seed: o.Seed, FaultRate: o.FaultRate,
-		AckWait: o.AckWait.String(), LeaseTTL: o.LeaseTTL.String(), Short: o.Short,
+		AckWait: o.AckWait.String(), LeaseTTL: o.LeaseTTL.String(), Short: o.Short, BatchSize: o.BatchSize,
 		Limits: fmt.Sprintf("%d calls per %s, %d concurrent", o.Calls, o.Window, o.Concurrency),
 	}, Started: time.Now(), ByKind: map[string]int{}}
 }

@@ -152,7 +152,7 @@ func (c *cluster) writeWorkerConfig() error {
 redis: {url: %q}
 http: {addr: "127.0.0.1:0"}
 dataDir: %q
-worker: {shutdownTimeout: 3s, leaseTTL: %s}
+worker: {shutdownTimeout: 3s, leaseTTL: %s, batchSize: %d}
 subscriptions:
   - id: %s
     endpoint: %s
@@ -160,7 +160,7 @@ subscriptions:
     clientSecret: "${CHAOS_SIM_SECRET}"
     allowInsecure: true
     limits: {callsPerWindow: %d, window: %s, maxConcurrency: %d}
-`, c.natsURL(), c.redisURL(), filepath.Join(c.dir, "data"), c.o.LeaseTTL, fixture.Sub, c.simURL,
+`, c.natsURL(), c.redisURL(), filepath.Join(c.dir, "data"), c.o.LeaseTTL, c.o.BatchSize, fixture.Sub, c.simURL,
 		marketotest.DefaultClientID, c.o.Calls, c.o.Window, c.o.Concurrency)
 	c.workerConfig = filepath.Join(c.dir, "repost.yaml")
 	return os.WriteFile(c.workerConfig, []byte(cfg), 0o600)
