@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leadops/repost/config"
+	"github.com/leadops/repost/internal/connect"
 	"github.com/leadops/repost/quota"
 )
 
@@ -158,24 +156,15 @@ func (e *env) openLimitStore(ctx context.Context, cfg *config.Config) (quota.Sto
 		return quota.NewMemory(quota.MemoryOptions{Now: e.now}),
 			"no Redis configured: limits are kept inside the repostd process and cannot be seen from here; shown is what a fresh in-process store knows (nothing used)", nil
 	}
-	opts, err := redis.ParseURL(url)
+	client, err := connect.Redis(cfg.Redis)
 	if err != nil {
-		return nil, "", fmt.Errorf("redis.url %s: not a Redis URL", cfg.Redis.URL)
+		return nil, "", err
 	}
-	if p := cfg.Redis.Password.Reveal(); p != "" {
-		opts.Password = p
-	}
-	if cfg.Redis.TLS.Enabled() {
-		if opts.TLSConfig, err = redisTLS(cfg.Redis.TLS); err != nil {
-			return nil, "", err
-		}
-	}
-	client := redis.NewClient(opts)
 	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	if err := client.Ping(pctx).Err(); err != nil {
 		_ = client.Close()
-		return nil, "", fmt.Errorf("redis at %s not reachable: %s", cfg.Redis.URL, redactPassword(err.Error(), opts.Password))
+		return nil, "", fmt.Errorf("redis at %s not reachable: %s", cfg.Redis.URL, redactPassword(connect.Redact(err.Error(), url), cfg.Redis.Password.Reveal()))
 	}
 	return closingStore{quota.NewRedis(client, quota.RedisOptions{}), client}, "", nil
 }
@@ -183,7 +172,7 @@ func (e *env) openLimitStore(ctx context.Context, cfg *config.Config) (quota.Sto
 // closingStore closes the Redis client with the store.
 type closingStore struct {
 	quota.Store
-	c *redis.Client
+	c redis.UniversalClient
 }
 
 func (s closingStore) Close() error {
@@ -199,27 +188,4 @@ func redactPassword(msg, pw string) string {
 		return msg
 	}
 	return strings.ReplaceAll(msg, pw, "[redacted]")
-}
-
-func redisTLS(t config.TLS) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("redis.tls.caFile: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("redis.tls.caFile: no certificate in %s", t.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		c, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("redis.tls.certFile: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{c}
-	}
-	return tc, nil
 }

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/leadops/repost/config"
+	"github.com/leadops/repost/internal/connect"
 	"github.com/leadops/repost/queue"
 )
 
@@ -59,17 +58,9 @@ func openSession(ctx context.Context, e *env, g *globals) (*session, error) {
 		s.emb, url = emb, emb.URL
 		fmt.Fprintf(e.stderr, "repostctl: no NATS URL configured and no repostd running on %s: started an embedded NATS on it for offline inspection\n", cfg.DataDir)
 	}
-	storage := jetstream.FileStorage
-	if cfg.NATS.Storage == "memory" {
-		storage = jetstream.MemoryStorage
-	}
 	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	s.q, err = queue.Connect(cctx, queue.Options{
-		URL: url, User: cfg.NATS.User, Password: cfg.NATS.Password.Reveal(), CredsFile: cfg.NATS.CredsFile,
-		CAFile: cfg.NATS.TLS.CAFile, CertFile: cfg.NATS.TLS.CertFile, KeyFile: cfg.NATS.TLS.KeyFile,
-		Name: "repostctl", Prefix: cfg.NATS.SubjectPrefix, Replicas: cfg.NATS.Replicas, Storage: storage,
-	})
+	s.q, err = queue.Connect(cctx, connect.QueueOptions(cfg, url, "repostctl"))
 	if err != nil {
 		s.close()
 		return nil, err

@@ -2,25 +2,22 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/leadops/repost/config"
+	"github.com/leadops/repost/internal/connect"
 	"github.com/leadops/repost/marketo"
 	"github.com/leadops/repost/policy"
 	"github.com/leadops/repost/queue"
@@ -107,25 +104,17 @@ func (a *app) connectNATS(ctx context.Context) error {
 		a.emb, url = emb, emb.URL
 		a.log.Info("embedded NATS started", zap.String("url", url), zap.String("dataDir", a.cfg.DataDir))
 	}
-	storage := jetstream.FileStorage
-	if a.cfg.NATS.Storage == "memory" {
-		storage = jetstream.MemoryStorage
-	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	q, err := queue.Connect(cctx, queue.Options{
-		URL: url, User: a.cfg.NATS.User, Password: a.cfg.NATS.Password.Reveal(), CredsFile: a.cfg.NATS.CredsFile,
-		CAFile: a.cfg.NATS.TLS.CAFile, CertFile: a.cfg.NATS.TLS.CertFile, KeyFile: a.cfg.NATS.TLS.KeyFile,
-		Name: "repostd", Prefix: a.cfg.NATS.SubjectPrefix, Replicas: a.cfg.NATS.Replicas, Storage: storage,
-		AckWait: a.cfg.NATS.AckWait,
-		OnStatus: func(up bool) {
-			if up {
-				a.log.Info("NATS connected")
-			} else {
-				a.log.Warn("NATS disconnected; reconnecting")
-			}
-		},
-	})
+	opts := connect.QueueOptions(a.cfg, url, "repostd")
+	opts.OnStatus = func(up bool) {
+		if up {
+			a.log.Info("NATS connected")
+		} else {
+			a.log.Warn("NATS disconnected; reconnecting")
+		}
+	}
+	q, err := queue.Connect(cctx, opts)
 	if err != nil {
 		return err
 	}
@@ -142,7 +131,7 @@ func (a *app) connectLimiter(ctx context.Context, now func() time.Time) (marketo
 		a.store = quota.NewMemory(quota.MemoryOptions{Now: now})
 		return marketo.NewMemoryTokenStore(), nil
 	}
-	rdb, err := redisClient(a.cfg.Redis)
+	rdb, err := connect.Redis(a.cfg.Redis)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +140,7 @@ func (a *app) connectLimiter(ctx context.Context, now func() time.Time) (marketo
 	defer cancel()
 	if err := a.rdb.Ping(pctx).Err(); err != nil {
 		if redis.IsAuthError(err) { // a wrong password does not heal by waiting: exit 1
-			return nil, fmt.Errorf("redis: %s", redactSecret(err.Error(), url))
+			return nil, fmt.Errorf("redis: %s", connect.Redact(err.Error(), url))
 		}
 		// Not fatal: admission fails closed until Redis answers.
 		a.log.Warn("Redis not reachable yet; nothing is admitted until it is", zap.Error(err))
@@ -245,81 +234,6 @@ func (a *app) close() {
 		}
 		_ = a.log.Sync()
 	})
-}
-
-// redisClient opens the Redis of the configuration: one server, a primary
-// found through Sentinel, or a Cluster (every key of a subscription shares a
-// hash tag, so the admission script runs on Cluster too).
-func redisClient(r config.Redis) (redis.UniversalClient, error) {
-	url := r.URL.Reveal()
-	var tc *tls.Config
-	if r.TLS.Enabled() {
-		var err error
-		if tc, err = tlsConfig(r.TLS); err != nil {
-			return nil, err
-		}
-	}
-	password := r.Password.Reveal()
-	switch r.Mode {
-	case config.RedisSentinel:
-		o, err := redis.ParseFailoverURL(url)
-		if err != nil {
-			return nil, fmt.Errorf("redis.url: %s", redactSecret(err.Error(), url))
-		}
-		if password != "" {
-			o.Password = password
-		}
-		if tc != nil {
-			o.TLSConfig = tc
-		}
-		return redis.NewFailoverClient(o), nil
-	case config.RedisCluster:
-		o, err := redis.ParseClusterURL(url)
-		if err != nil {
-			return nil, fmt.Errorf("redis.url: %s", redactSecret(err.Error(), url))
-		}
-		if password != "" {
-			o.Password = password
-		}
-		if tc != nil {
-			o.TLSConfig = tc
-		}
-		return redis.NewClusterClient(o), nil
-	}
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("redis.url: %s", redactSecret(err.Error(), url))
-	}
-	if password != "" {
-		o.Password = password
-	}
-	if tc != nil {
-		o.TLSConfig = tc
-	}
-	return redis.NewClient(o), nil
-}
-
-func tlsConfig(t config.TLS) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("redis.tls.caFile: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("redis.tls.caFile: no certificate in %s", t.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		c, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("redis.tls.certFile: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{c}
-	}
-	return tc, nil
 }
 
 // lockedRand is the jitter source of the policy, safe for concurrent use.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"strings"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -39,16 +38,4 @@ func newLogger(l config.Log, w io.Writer) *zap.Logger {
 	enc.TimeKey, enc.EncodeTime = "ts", zapcore.ISO8601TimeEncoder
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), level)
 	return zap.New(core)
-}
-
-// redactSecret removes the password of a URL from a message about it.
-func redactSecret(msg, url string) string {
-	if i := strings.Index(url, "@"); i > 0 {
-		if j := strings.LastIndex(url[:i], ":"); j > 0 && !strings.HasPrefix(url[j:], "://") {
-			if pw := url[j+1 : i]; pw != "" {
-				msg = strings.ReplaceAll(msg, pw, "[redacted]")
-			}
-		}
-	}
-	return msg
 }
