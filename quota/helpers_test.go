@@ -2,11 +2,6 @@ package quota_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,133 +9,39 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/leadops/repost/internal/testenv"
 )
 
-// redisServer is a throwaway redis-server on a free loopback port.
+// redisServer is a throwaway redis-server (internal/testenv) and whether
+// it is a one-node Cluster.
 type redisServer struct {
-	tb      testing.TB
+	*testenv.Redis
 	addr    string
-	dir     string
 	cluster bool
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	done    chan struct{}
 }
 
 // mustRedisServer starts a redis-server for tb, stopped at cleanup. It skips
 // when redis-server is missing, unless REPOST_REQUIRE_REDIS=1 (CI).
 func mustRedisServer(tb testing.TB, cluster bool) *redisServer {
 	tb.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("REPOST_REQUIRE_REDIS") == "1" {
-			tb.Fatalf("redis-server required (REPOST_REQUIRE_REDIS=1): %v", err)
-		}
-		tb.Skipf("redis-server not installed: %v", err)
-	}
-	s := &redisServer{tb: tb, dir: tb.TempDir(), cluster: cluster}
-	var err error
-	for range 3 { // another process may take the free port first
-		s.addr = freeAddr(tb)
-		if err = s.start(); err == nil {
-			break
-		}
-	}
-	if err != nil {
-		tb.Fatalf("start redis-server: %v", err)
-	}
-	tb.Cleanup(s.stop)
+	var r *testenv.Redis
 	if cluster {
-		s.mustAssignSlots()
+		r = testenv.StartRedisCluster(tb)
+	} else {
+		r = testenv.StartRedis(tb)
 	}
-	return s
+	return &redisServer{Redis: r, addr: r.Addr, cluster: cluster}
 }
 
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// start runs redis-server on s.addr and waits until it answers PING.
-func (s *redisServer) start() error {
-	_, port, _ := net.SplitHostPort(s.addr)
-	args := []string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", s.dir, "--loglevel", "warning"}
-	if s.cluster {
-		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
-	}
-	cmd := exec.Command("redis-server", args...)
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	s.mu.Lock()
-	s.cmd, s.done = cmd, done
-	s.mu.Unlock()
-	c := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-	defer c.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return fmt.Errorf("redis-server on %s exited", s.addr)
-		default:
-		}
-		if c.Ping(context.Background()).Err() == nil {
-			return nil
-		}
-		time.Sleep(10 * time.Millisecond) // polling the server's start, not a fixed wait
-	}
-	s.stop()
-	return fmt.Errorf("redis-server on %s not ready", s.addr)
-}
-
-// stop kills the server and waits for it to exit.
-func (s *redisServer) stop() {
-	s.mu.Lock()
-	cmd, done := s.cmd, s.done
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Kill()
-	<-done
-}
+func (s *redisServer) stop() { s.Stop() }
 
 // mustRestart starts the server again on the same port.
 func (s *redisServer) mustRestart(tb testing.TB) {
 	tb.Helper()
-	if err := s.start(); err != nil {
+	if err := s.Start(); err != nil {
 		tb.Fatalf("restart redis-server: %v", err)
 	}
-}
-
-// mustAssignSlots makes a one-node Cluster: every slot on this node.
-func (s *redisServer) mustAssignSlots() {
-	tb := s.tb
-	tb.Helper()
-	c := redis.NewClient(&redis.Options{Addr: s.addr})
-	defer c.Close()
-	ctx := context.Background()
-	if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
-		tb.Fatalf("cluster addslots: %v", err)
-	}
-	checkFor(tb, 10*time.Second, func() error {
-		info, err := c.ClusterInfo(ctx).Result()
-		if err != nil {
-			return err
-		}
-		if !strings.Contains(info, "cluster_state:ok") {
-			return errors.New("cluster state not ok yet")
-		}
-		return nil
-	})
 }
 
 // mustClient returns a new client (a "replica") closed at cleanup.
@@ -171,17 +72,7 @@ func (s *redisServer) mustFlush(tb testing.TB) {
 // checkFor polls f until it returns nil or timeout passes.
 func checkFor(tb testing.TB, timeout time.Duration, f func() error) {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("condition not met after %s: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.CheckFor(tb, timeout, f)
 }
 
 // fakeClock is a controlled time source.
