@@ -72,6 +72,13 @@ func NewParkedLead(raw []byte, info ParkInfo) ([]byte, error) {
 // the body names, else fallbackID (the message's Nats-Msg-Id), else one
 // derived from the body's hash so that redeliveries agree.
 func NewParkedLeadFor(raw []byte, fallbackID string, info ParkInfo) ([]byte, error) {
+	return NewParkedLeadOn(raw, fallbackID, "", info)
+}
+
+// NewParkedLeadOn is NewParkedLeadFor for a body that arrived on the
+// subject of a known subscription: a wrapped body is filed under it rather
+// than under "_", which is kept for bodies whose subscription is unknown.
+func NewParkedLeadOn(raw []byte, fallbackID, subscription string, info ParkInfo) ([]byte, error) {
 	if info.Code == "" {
 		return nil, errors.New("parked lead: code is empty")
 	}
@@ -94,7 +101,7 @@ func NewParkedLeadFor(raw []byte, fallbackID string, info ParkInfo) ([]byte, err
 		out = append(out, block...)
 		return append(out, raw[at:]...), nil
 	}
-	return wrapParked(raw, fallbackID, block)
+	return wrapParked(raw, fallbackID, subscription, block)
 }
 
 // parkBlock encodes info, leaving out the last call's bodies when they would
@@ -143,7 +150,7 @@ func splicePoint(raw []byte) (at int, ok bool) {
 	return int(members[len(members)-1].end), true
 }
 
-func wrapParked(raw []byte, fallbackID string, block []byte) ([]byte, error) {
+func wrapParked(raw []byte, fallbackID, subscription string, block []byte) ([]byte, error) {
 	id := PeekEventID(raw)
 	if id == "" && idProblem(fallbackID) == "" {
 		id = fallbackID
@@ -154,7 +161,10 @@ func wrapParked(raw []byte, fallbackID string, block []byte) ([]byte, error) {
 	}
 	w := newObjectWriter()
 	w.value("eventId", id)
-	w.value("subscription", UnknownSubscription)
+	if subscriptionProblem(subscription) != "" {
+		subscription = UnknownSubscription
+	}
+	w.value("subscription", subscription)
 	if utf8.Valid(raw) {
 		w.value(keyRaw, string(raw))
 	} else {
@@ -226,6 +236,9 @@ func (p *ParkedLead) readOriginal(data []byte, members []member, byKey map[strin
 			p.EventID = stringOf(members[i].Value)
 		}
 		p.Subscription = UnknownSubscription
+		if i, ok := byKey["subscription"]; ok {
+			p.Subscription = stringOf(members[i].Value) // checked by the caller
+		}
 		return nil
 	}
 	start, end := int(members[pi].start), int(members[pi].end)

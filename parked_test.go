@@ -238,3 +238,33 @@ func TestPeekEventID(t *testing.T) {
 		}
 	}
 }
+
+func TestNewParkedLeadOnFilesAWrappedBodyUnderItsSubject(t *testing.T) {
+	info := ParkInfo{Code: policy.CodeInvalid, Reason: "not JSON", ParkedAt: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	for _, tc := range []struct{ sub, want string }{
+		{"123-ABC-456", "123-ABC-456"},
+		{"", UnknownSubscription},
+		{"a.b", UnknownSubscription},
+		{UnknownSubscription, UnknownSubscription},
+	} {
+		b, err := NewParkedLeadOn([]byte("LeadId,RequestContent\nL-1,{oops"), "evt-9", tc.sub, info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := DecodeParkedLead(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Subscription != tc.want || p.EventID != "evt-9" || !p.Wrapped {
+			t.Errorf("on %q: subscription %q eventId %q wrapped %v; want %q evt-9 true", tc.sub, p.Subscription, p.EventID, p.Wrapped, tc.want)
+		}
+	}
+	// A body that is an object keeps its own subscription, whatever the subject says.
+	b, err := NewParkedLeadOn([]byte(`{"eventId":"e","subscription":"999-ZZZ-999"}`), "x", "123-ABC-456", info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := DecodeParkedLead(b); p.Subscription != "999-ZZZ-999" {
+		t.Errorf("spliced entry subscription %q", p.Subscription)
+	}
+}

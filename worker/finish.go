@@ -117,7 +117,7 @@ func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub str
 	} else {
 		eventID = eventIDOf(msg, raw)
 	}
-	entry, err := repost.NewParkedLeadFor(raw, eventID, info)
+	entry, err := repost.NewParkedLeadOn(raw, eventID, sub, info)
 	if err != nil {
 		f.w.log.Error("cannot build parked entry; handing back", zap.Error(err))
 		_ = msg.NakWithDelay(5 * time.Second)
