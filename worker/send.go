@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"go.uber.org/zap"
 
 	"github.com/leadops/repost/marketo"
@@ -104,17 +105,19 @@ func (s *subRunner) claim(ctx context.Context, b *batch, owner string) (*batch, 
 // waits. When the limiter cannot be reached, nothing is admitted.
 func (s *subRunner) admit(ctx context.Context, b *batch) (quota.Lease, bool) {
 	start := time.Now()
+	unreachable := limiterBackoff()
 	for {
 		adm, err := s.w.lim.Admit(ctx, s.sub.ID, s.sub.Limits)
 		if err != nil {
 			s.w.m.denied.WithLabelValues(s.sub.ID, "unavailable").Inc()
-			if ctx.Err() != nil || time.Since(start) > 10*time.Second {
+			wait := unreachable.NextBackOff()
+			if ctx.Err() != nil || wait == backoff.Stop {
 				s.w.log.Warn("limiter unreachable; handing the batch back", zap.String("subscription", s.sub.ID), zap.Error(err))
 				s.handBack(b.items, 2*time.Second)
 				s.closeGate(2*time.Second, "limiter unreachable", false)
 				return quota.Lease{}, false
 			}
-			sleepCtx(ctx, 500*time.Millisecond)
+			sleepCtx(ctx, wait)
 			continue
 		}
 		if adm.Allowed {
@@ -211,4 +214,14 @@ func (s *subRunner) logCall(b *batch, leads int, took time.Duration, resp *marke
 		fields = append(fields, zap.Error(err))
 	}
 	s.w.log.Info("marketo call", fields...)
+}
+
+// limiterBackoff paces admission retries while the limiter (Redis) cannot
+// be reached: nothing is admitted meanwhile (fail closed), and after 10 s
+// the batch is handed back rather than held.
+func limiterBackoff() backoff.BackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 100*time.Millisecond, 2*time.Second, 10*time.Second
+	b.Reset()
+	return b
 }
