@@ -17,9 +17,10 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 build:
 	sh deployments/build.sh $(VERSION) bin
 
-# docs/BENCHMARKS.md and its plot; several minutes (a 1,000,000-event backlog).
-bench:
-	$(GO) run ./cmd/repostbench
+# docs/BENCHMARKS.md and its plot, chaos accounting included; about 15
+# minutes (a full chaos run, then a 1,000,000-event backlog).
+bench: chaos
+	$(GO) run ./cmd/repostbench -chaos $(CHAOS_JSON)
 
 # The chaos run (internal/chaos): three repostd, nats-server, redis-server and
 # marketo-sim as processes; kills and restarts; the accounting as a table and
