@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,23 @@ func mustHaveRedis(tb testing.TB) {
 		}
 		tb.Skipf("redis-server not installed: %v", err)
 	}
+}
+
+// keepLogs copies the run's logs out of the test's temp dir, which is
+// removed at the end, so a failure can be read afterwards.
+func keepLogs(tb testing.TB, dir string) {
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	keep, err := os.MkdirTemp("", "repost-chaos-failed-*")
+	if err != nil {
+		tb.Logf("logs not kept: %v", err)
+		return
+	}
+	for _, l := range logs {
+		if b, err := os.ReadFile(l); err == nil {
+			_ = os.WriteFile(filepath.Join(keep, filepath.Base(l)), b, 0o600)
+		}
+	}
+	tb.Logf("logs of the run kept in %s", keep)
 }
 
 // The short chaos run of `make test`: 3,000 events through three repostd
@@ -60,6 +78,7 @@ func TestChaosShort(t *testing.T) {
 		for _, m := range rep.Chaos.Timeline {
 			t.Logf("%s %s", m.At.Format("15:04:05.000"), m.What)
 		}
+		keepLogs(t, o.Dir)
 	}
 	if rep.Published != o.Events || rep.Outcomes.Decided != o.Events {
 		t.Errorf("published %d, decided %d, want %d", rep.Published, rep.Outcomes.Decided, o.Events)
