@@ -82,7 +82,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *zap.Logger, o appOptio
 		Subscriptions: subs, Linger: cfg.Worker.Linger, BatchSize: cfg.Worker.BatchSize,
 		FetchSize: cfg.Worker.FetchBatch, ShutdownTimeout: cfg.Worker.ShutdownTimeout,
 		ClaimTTL: cfg.Worker.LeaseTTL, // a killed replica's claims free up like its leases
-		Version: version, Owner: o.owner, Now: o.now, Logger: log, Registerer: a.reg,
+		Version:  version, Owner: o.owner, Now: o.now, Logger: log, Registerer: a.reg,
 	})
 	if err != nil {
 		return nil, err
