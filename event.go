@@ -136,12 +136,23 @@ func DecodeEvent(data []byte, subjectSubscription string) (*Event, error) {
 	if !utf8.Valid(data) {
 		return nil, invalid("", "body is not valid UTF-8")
 	}
-	members, err := readObject(data, "")
+	t := trust(plainJSON(data, 0)) // then its parts need no second check
+	members, err := t.members(data, "")
 	if err != nil {
 		return nil, asInvalid(err)
 	}
 	e := &Event{}
 	for _, m := range members {
+		if m.Key == "requestContent" {
+			if err := e.RequestContent.unmarshal(m.Value, t); err != nil {
+				var ie *InvalidEventError
+				if errors.As(err, &ie) {
+					return nil, ie
+				}
+				return nil, invalid(m.Key, err.Error())
+			}
+			continue
+		}
 		decode, known := eventFields[m.Key]
 		if !known {
 			if e.Extra == nil {

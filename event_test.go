@@ -284,14 +284,35 @@ func TestEventRoundTrip(t *testing.T) {
 	}
 }
 
-// eventsEqual compares events, AttemptedAt as an instant.
+// eventsEqual compares events, AttemptedAt as an instant, request contents
+// by their decoded values (contentEqual).
 func eventsEqual(a, b *Event) bool {
 	x, y := *a, *b
-	if !x.AttemptedAt.Equal(y.AttemptedAt) {
+	if !x.AttemptedAt.Equal(y.AttemptedAt) || !contentEqual(x.RequestContent, y.RequestContent) {
 		return false
 	}
 	x.AttemptedAt, y.AttemptedAt = time.Time{}, time.Time{}
+	x.RequestContent, y.RequestContent = RequestContent{}, RequestContent{}
 	return reflect.DeepEqual(x, y)
+}
+
+// contentEqual compares request contents by Params and Input, and their raw
+// records by their values: RawInput keeps the key order of the bytes it was
+// decoded from, which a re-encoding (keys sorted) does not.
+func contentEqual(a, b RequestContent) bool {
+	if !reflect.DeepEqual(a.Params, b.Params) || !reflect.DeepEqual(a.Input, b.Input) || len(a.rawInput) != len(b.rawInput) {
+		return false
+	}
+	for i := range a.rawInput {
+		var x, y any
+		dx, dy := json.NewDecoder(bytes.NewReader(a.rawInput[i])), json.NewDecoder(bytes.NewReader(b.rawInput[i]))
+		dx.UseNumber()
+		dy.UseNumber()
+		if dx.Decode(&x) != nil || dy.Decode(&y) != nil || !reflect.DeepEqual(x, y) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestEventUnmarshalJSON(t *testing.T) {

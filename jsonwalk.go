@@ -37,6 +37,14 @@ func (e *pathError) Error() string { return e.path + ": " + e.reason }
 // refuses anything but exactly one object, and duplicate keys: encoding/json
 // would silently keep the last one, and which one Marketo saw is unknowable.
 func readObject(data []byte, path string) ([]member, error) {
+	if ms, ok := fastMembers(data); ok {
+		return ms, nil
+	}
+	return walkObject(data, path)
+}
+
+// walkObject is readObject by the token walker, which also names every error.
+func walkObject(data []byte, path string) ([]member, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
 	if err != nil {
@@ -75,10 +83,22 @@ func readObject(data []byte, path string) ([]member, error) {
 
 // decodeStrict decodes one JSON value with numbers as json.Number, refusing
 // duplicate keys at any depth.
-func decodeStrict(raw []byte, path string) (any, error) {
+func decodeStrict(raw []byte, path string) (any, error) { return decodeStrictAt(raw, path, 0) }
+
+// decodeStrictAt is decodeStrict for a value nested depth levels down in the
+// value the depth limit counts from.
+func decodeStrictAt(raw []byte, path string, depth int) (any, error) {
+	if v, ok := fastValue(raw, depth); ok {
+		return v, nil
+	}
+	return walkStrict(raw, path, depth)
+}
+
+// walkStrict is decodeStrictAt by the token walker, which also names every error.
+func walkStrict(raw []byte, path string, depth int) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	v, err := walkValue(dec, path, 0)
+	v, err := walkValue(dec, path, depth)
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,16 @@ type Record map[string]any
 type RequestContent struct {
 	Params map[string]json.RawMessage
 	Input  []Record
+
+	// rawInput holds the records as they were decoded, compacted: what
+	// RawInput returns, so that a repost sends them without a re-encoding.
+	rawInput []json.RawMessage
 }
+
+// RawInput returns the records exactly as decoded (compacted), in order,
+// or nil when the content was not decoded from JSON. It does not follow
+// later changes to Input: use InputJSON for those.
+func (rc RequestContent) RawInput() []json.RawMessage { return rc.rawInput }
 
 // paramKinds are the parameters whose JSON type is checked: the accessors
 // read them. null is accepted for each and means absent.
@@ -56,9 +65,13 @@ func ParseRequestContent(data []byte) (*RequestContent, error) {
 // UnmarshalJSON decodes strictly: an object, no duplicate keys at any depth,
 // the known parameters of the right type, and a non-empty input array of
 // objects. Errors are *InvalidEventError.
-func (rc *RequestContent) UnmarshalJSON(data []byte) error {
+func (rc *RequestContent) UnmarshalJSON(data []byte) error { return rc.unmarshal(data, false) }
+
+// unmarshal is UnmarshalJSON, told whether data is part of a body already
+// checked by plainJSON.
+func (rc *RequestContent) unmarshal(data []byte, t trust) error {
 	const path = "requestContent"
-	members, err := readObject(data, path)
+	members, err := t.members(data, path)
 	if err != nil {
 		return asInvalid(err)
 	}
@@ -67,12 +80,12 @@ func (rc *RequestContent) UnmarshalJSON(data []byte) error {
 	for _, m := range members {
 		if m.Key == "input" {
 			sawInput = true
-			if out.Input, err = decodeInput(m.Value); err != nil {
+			if out.Input, out.rawInput, err = decodeInput(m.Value, t); err != nil {
 				return asInvalid(err)
 			}
 			continue
 		}
-		if err := checkParam(m.Key, m.Value); err != nil {
+		if err := checkParam(m.Key, m.Value, t); err != nil {
 			return err
 		}
 		out.Params[m.Key] = compact(m.Value)
@@ -84,36 +97,50 @@ func (rc *RequestContent) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-func decodeInput(raw json.RawMessage) ([]Record, error) {
+func decodeInput(raw json.RawMessage, t trust) ([]Record, []json.RawMessage, error) {
 	const path = "requestContent.input"
-	v, err := decodeStrict(raw, path)
-	if err != nil {
-		return nil, err
+	if k := rawKind(raw); k != "array" {
+		if _, err := decodeStrict(raw, path); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, &pathError{path, "must be an array, got " + k}
 	}
-	list, ok := v.([]any)
-	if !ok {
-		return nil, &pathError{path, "must be an array, got " + rawKind(raw)}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(raw, &raws); err != nil {
+		_, serr := decodeStrict(raw, path) // names the syntax error with its path
+		if serr == nil {
+			serr = &pathError{path, syntaxReason(err)}
+		}
+		return nil, nil, serr
 	}
-	if len(list) == 0 {
-		return nil, &pathError{path, "must not be empty"}
+	if len(raws) == 0 {
+		return nil, nil, &pathError{path, "must not be empty"}
 	}
-	records := make([]Record, len(list))
-	for i, item := range list {
-		obj, ok := item.(map[string]any)
+	records := make([]Record, len(raws))
+	for i, r := range raws {
+		elem := fmt.Sprintf("%s[%d]", path, i)
+		v, err := t.value(r, elem, 1) // the depth limit counts from input
+		if err != nil {
+			return nil, nil, err
+		}
+		obj, ok := v.(map[string]any)
 		if !ok {
-			return nil, &pathError{fmt.Sprintf("%s[%d]", path, i), "must be an object, got " + valueKind(item)}
+			return nil, nil, &pathError{elem, "must be an object, got " + valueKind(v)}
 		}
 		records[i] = obj
+		raws[i] = compact(r)
 	}
-	return records, nil
+	return records, raws, nil
 }
 
 // checkParam checks a top-level key other than input: no duplicate keys
 // inside it, and the expected type for the parameters the accessors read.
-func checkParam(key string, raw json.RawMessage) error {
+func checkParam(key string, raw json.RawMessage, t trust) error {
 	field := "requestContent." + key
-	if _, err := decodeStrict(raw, field); err != nil {
-		return asInvalid(err)
+	if !t { // a part of a plain body has no duplicate key to find
+		if _, err := decodeStrict(raw, field); err != nil {
+			return asInvalid(err)
+		}
 	}
 	want, known := paramKinds[key]
 	got := rawKind(raw)
@@ -245,7 +272,7 @@ func (rc *RequestContent) SetParam(key string, v any) error {
 	if err != nil {
 		return invalid(field, "cannot be encoded: "+err.Error())
 	}
-	if err := checkParam(key, raw); err != nil {
+	if err := checkParam(key, raw, false); err != nil {
 		return err
 	}
 	if rc.Params == nil {

@@ -3,7 +3,6 @@ package repost
 import (
 	"encoding/json"
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -37,7 +36,7 @@ func TestRequestContentKeepsNumbersAndKeys(t *testing.T) {
 		t.Errorf("MarshalJSON =\n%s\nwant\n%s", out, want)
 	}
 	again := mustRequestContent(t, string(out))
-	if !reflect.DeepEqual(again, rc) {
+	if !contentEqual(*again, *rc) {
 		t.Errorf("round trip changed the content:\n%#v\n%#v", again, rc)
 	}
 	leads, err := rc.InputJSON()
@@ -158,4 +157,17 @@ func mustMarshal(tb testing.TB, v any) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// RawInput keeps each record as it arrived (compacted, keys in their order,
+// numbers as written): what a repost sends.
+func TestRawInputKeepsRecordsAsSent(t *testing.T) {
+	rc := mustRequestContent(t, `{"input":[ {"zeta": 1.50, "alpha":"x", "n": 12345678901234567890},{"email":"b@x.com"} ]}`)
+	raw := rc.RawInput()
+	if len(raw) != 2 || string(raw[0]) != `{"zeta":1.50,"alpha":"x","n":12345678901234567890}` || string(raw[1]) != `{"email":"b@x.com"}` {
+		t.Fatalf("RawInput = %q", raw)
+	}
+	if (RequestContent{}).RawInput() != nil {
+		t.Error("RawInput of a content not decoded from JSON")
+	}
 }

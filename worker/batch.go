@@ -32,13 +32,12 @@ type item struct {
 // splitRequest turns an event's request into what Marketo is sent: the
 // parameters and records exactly as DAP built them.
 func splitRequest(ev *repost.Event) (map[string]json.RawMessage, []json.RawMessage, error) {
-	input := make([]json.RawMessage, len(ev.RequestContent.Input))
-	for i, rec := range ev.RequestContent.Input {
-		b, err := json.Marshal(rec)
-		if err != nil {
-			return nil, nil, fmt.Errorf("requestContent.input[%d]: %w", i, err)
-		}
-		input[i] = b
+	if raw := ev.RequestContent.RawInput(); len(raw) == len(ev.RequestContent.Input) && len(raw) > 0 {
+		return ev.RequestContent.Params, raw, nil // as decoded: no re-encoding on the hot path
+	}
+	input, err := ev.RequestContent.InputJSON()
+	if err != nil {
+		return nil, nil, fmt.Errorf("requestContent.%w", err)
 	}
 	return ev.RequestContent.Params, input, nil
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
@@ -153,8 +154,29 @@ func (s *subRunner) keepAlive(ctx context.Context) (stop func()) {
 
 // prepare decodes fetched events, finishes those that need no call
 // (invalid, superseded, parked or skipped on their original code), and
-// returns the rest ready for batching.
+// returns the rest ready for batching, in fetch order. A large fetch is
+// prepared in parallel: decoding is the worker's main CPU cost.
 func (s *subRunner) prepare(ctx context.Context, msgs []jetstream.Msg) []*item {
+	parts := min(runtime.GOMAXPROCS(0), len(msgs)/64)
+	if parts < 2 {
+		return s.prepareChunk(ctx, msgs)
+	}
+	out := make([][]*item, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*len(msgs)/parts, (p+1)*len(msgs)/parts
+		wg.Add(1)
+		go func() { defer wg.Done(); out[p] = s.prepareChunk(ctx, msgs[lo:hi]) }()
+	}
+	wg.Wait()
+	var items []*item
+	for _, part := range out {
+		items = append(items, part...)
+	}
+	return items
+}
+
+func (s *subRunner) prepareChunk(ctx context.Context, msgs []jetstream.Msg) []*item {
 	f := s.w.newFinisher()
 	var items []*item
 	var finished []jetstream.Msg

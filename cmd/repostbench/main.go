@@ -31,6 +31,8 @@ type options struct {
 	out, svg, chaos, repostd string
 	events, backlog, drain   int
 	micro                    bool
+	cpuprofile               string
+	only                     string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -45,6 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.backlog, "backlog", 1000000, "events of the backlog whose peak RSS is measured")
 	fs.IntVar(&o.drain, "drain", 100000, "events of the three-replica drain under Marketo's limits")
 	fs.BoolVar(&o.micro, "micro", true, "include the go test micro-benchmarks of quota and marketo")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the end-to-end throughput run")
+	fs.StringVar(&o.only, "only", "", "run only this figure (throughput), print it, write no report")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,10 +56,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
 
 	say("throughput: raw JetStream consume+ack versus end to end, %d events each", o.events)
-	if err := measureThroughput(ctx, o.events, rep); err != nil {
+	if err := measureThroughput(ctx, o.events, o.cpuprofile, rep); err != nil {
 		return fmt.Errorf("throughput: %w", err)
 	}
 	say("  raw %.0f/s, end to end %.0f/s (%.2f of raw)", rep.Raw.PerSecond, rep.E2E.PerSecond, rep.E2E.PerSecond/rep.Raw.PerSecond)
+	if o.only == "throughput" {
+		return nil
+	}
 
 	say("drain: three replicas, %d events, simulator enforcing 100 calls / 2 s and 10 concurrent", o.drain)
 	if err := measureDrain(ctx, o.drain, rep); err != nil {

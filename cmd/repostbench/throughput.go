@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,11 +25,22 @@ type rate struct {
 // measureThroughput runs, on the same embedded server and the same events,
 // the raw JetStream consume+ack rate and repost's end-to-end rate with every
 // limit off (simulator and limiter), one replica.
-func measureThroughput(ctx context.Context, n int, rep *report) error {
+func measureThroughput(ctx context.Context, n int, cpuprofile string, rep *report) error {
 	events := okEvents(n)
 	var err error
 	if rep.Raw, err = rawRate(ctx, events); err != nil {
 		return err
+	}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep.E2E, err = e2eRate(ctx, events)
 	return err

@@ -1,0 +1,201 @@
+package repost
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// The fast paths below serve the common case, a well-formed body, at a
+// fraction of the token walker's cost (json.Decoder.Token allocates per
+// token, and decoding is the worker's main CPU cost). They only ever accept:
+// whenever a body is not valid JSON, repeats a key, or nests near the depth
+// limit, they step aside and the strict walker decides, so every refusal
+// and its message come from one place. FuzzDecodeEvent and TestFastPathsAgree
+// hold the two paths to the same answers.
+
+// plainJSON reports whether data is one valid JSON value with no object
+// repeating a key and no nesting that could reach the depth limit when the
+// value starts depth levels down: exactly the bodies the fast paths take.
+func plainJSON(data []byte, depth int) bool {
+	return json.Valid(data) && !hasDuplicateOrDeep(data, maxDepth-depth)
+}
+
+// hasDuplicateOrDeep scans valid JSON for an object repeating a key, or for
+// brackets nested more than limit deep (conservatively: the strict walker
+// counts the values inside, the scan counts the brackets around them).
+func hasDuplicateOrDeep(data []byte, limit int) bool {
+	type frame struct {
+		object bool
+		keys   [][]byte
+		expect bool // object: the next string is a key
+	}
+	var stack []frame
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '{', '[':
+			stack = append(stack, frame{object: c == '{', expect: c == '{'})
+			if len(stack) >= limit {
+				return true
+			}
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].expect = true
+			}
+		case '"':
+			end := stringEnd(data, i)
+			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].expect {
+				key := data[i+1 : end-1]
+				if bytes.IndexByte(key, '\\') >= 0 {
+					var s string
+					if json.Unmarshal(data[i:end], &s) != nil {
+						return true
+					}
+					key = []byte(s)
+				}
+				for _, k := range stack[n-1].keys {
+					if bytes.Equal(k, key) {
+						return true
+					}
+				}
+				stack[n-1].keys = append(stack[n-1].keys, key)
+				stack[n-1].expect = false
+			}
+			i = end - 1
+		}
+	}
+	return false
+}
+
+// stringEnd returns the offset just after the string starting at data[i]
+// (a quote) in valid JSON.
+func stringEnd(data []byte, i int) int {
+	for j := i + 1; j < len(data); j++ {
+		switch data[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(data)
+}
+
+// valueEnd returns the offset just after the value starting at data[i] in
+// valid JSON.
+func valueEnd(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return stringEnd(data, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(data); j++ {
+			switch data[j] {
+			case '"':
+				j = stringEnd(data, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(data)
+	}
+	j := i
+	for j < len(data) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(data[j])) {
+		j++
+	}
+	return j
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// fastMembers is readObject for a plain JSON object: the same members, with
+// the same offsets. ok is false when data is not a plain object.
+func fastMembers(data []byte) (ms []member, ok bool) {
+	if !plainJSON(data, 0) {
+		return nil, false
+	}
+	return scanMembers(data)
+}
+
+// scanMembers is fastMembers for data already known to be plain JSON
+// (a part of a plain body).
+func scanMembers(data []byte) (ms []member, ok bool) {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, false
+	}
+	// Offsets as json.Decoder reports them after More(), which skips
+	// blanks: a member starts at its key (the first) or at its comma.
+	i = skipSpace(data, i+1)
+	for i < len(data) && data[i] != '}' {
+		start := i
+		if data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+		kend := stringEnd(data, i)
+		var key string
+		if err := json.Unmarshal(data[i:kend], &key); err != nil {
+			return nil, false
+		}
+		i = skipSpace(data, kend)
+		i = skipSpace(data, i+1) // the colon
+		vend := valueEnd(data, i)
+		ms = append(ms, member{Key: key, Value: json.RawMessage(data[i:vend]), start: int64(start), end: int64(vend)})
+		i = skipSpace(data, vend)
+	}
+	return ms, true
+}
+
+// fastValue is decodeStrictAt for a plain JSON value: the same value
+// (objects as map[string]any, numbers as json.Number). ok is false when raw
+// is not plain.
+func fastValue(raw []byte, depth int) (v any, ok bool) {
+	if !plainJSON(raw, depth) {
+		return nil, false
+	}
+	return scanValue(raw)
+}
+
+// scanValue is fastValue for a part of a plain body.
+func scanValue(raw []byte) (v any, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// trust says whether a value is part of a body plainJSON accepted: then
+// its own parts need no second check (a part of a plain value is plain,
+// and nests no deeper than the whole).
+type trust bool
+
+func (t trust) members(data []byte, path string) ([]member, error) {
+	if t {
+		if ms, ok := scanMembers(data); ok {
+			return ms, nil
+		}
+	}
+	return readObject(data, path)
+}
+
+func (t trust) value(raw []byte, path string, depth int) (any, error) {
+	if t {
+		if v, ok := scanValue(raw); ok {
+			return v, nil
+		}
+	}
+	return decodeStrictAt(raw, path, depth)
+}

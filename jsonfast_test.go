@@ -1,0 +1,84 @@
+package repost
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// seedBodies are realistic bodies: the contract's event, the seed
+// envelopes, and a few shapes the walker treats specially.
+func seedBodies(t *testing.T) [][]byte {
+	t.Helper()
+	var out [][]byte
+	files, _ := filepath.Glob("testdata/*.json")
+	more, _ := filepath.Glob("testdata/envelopes/*.json")
+	for _, f := range append(files, more...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	for _, s := range []string{
+		`{"a":1,"a":2}`, `{"a":{"b":1,"b":2}}`, `{ "x" : [ 1 , {"y":"\u0041","\u0079":2} ] , "z":null }`,
+		`{"k\"q":"v","k\\"  :  1.50e-7}`, `[]`, `{}`, `"s"`, `12345678901234567890`, `{"a":[[[[[[1]]]]]]}`,
+		`{"eventId":"e","parked":{"code":1006},"b":2}`, ` {"a" :1 , "b":[true,false,null] } `,
+		strings.Repeat("[", 210) + strings.Repeat("]", 210),
+	} {
+		out = append(out, []byte(s))
+	}
+	return out
+}
+
+// The fast paths accept only what the token walker accepts, with the same
+// members, offsets and values; they step aside for everything else.
+func TestFastPathsAgree(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	bodies := seedBodies(t)
+	tried, fast := 0, 0
+	for _, body := range bodies {
+		for n := 0; n < 400; n++ {
+			b := append([]byte(nil), body...)
+			if n > 0 { // mutate: flip, insert or delete a few bytes
+				for k := 0; k < 1+r.IntN(3); k++ {
+					if len(b) == 0 {
+						break
+					}
+					i := r.IntN(len(b))
+					switch r.IntN(3) {
+					case 0:
+						b[i] = `{}[]",:\ ab01e-.`[r.IntN(16)]
+					case 1:
+						b = append(b[:i], append([]byte{`{}[]",: a1`[r.IntN(10)]}, b[i:]...)...)
+					default:
+						b = append(b[:i], b[i+1:]...)
+					}
+				}
+			}
+			tried++
+			if ms, ok := fastMembers(b); ok {
+				fast++
+				want, err := walkObject(b, "x")
+				if err != nil || !reflect.DeepEqual(ms, want) {
+					t.Fatalf("fastMembers accepted %q: %+v; walker: %+v, %v", b, ms, want, err)
+				}
+			}
+			for _, depth := range []int{0, 1, 150} {
+				if v, ok := fastValue(b, depth); ok {
+					want, err := walkStrict(b, "x", depth)
+					if err != nil || !reflect.DeepEqual(v, want) {
+						t.Fatalf("fastValue(depth %d) accepted %q: %#v; walker: %#v, %v", depth, b, v, want, err)
+					}
+				}
+			}
+		}
+	}
+	if fast < tried/20 {
+		t.Errorf("the fast path took only %d of %d bodies: it is not exercised", fast, tried)
+	}
+	t.Logf("%d bodies, %d through the fast path", tried, fast)
+}
