@@ -15,7 +15,14 @@ type MemoryOptions struct {
 	ConcurrencyPoll time.Duration    // DefaultConcurrencyPoll
 	HaltPoll        time.Duration    // DefaultHaltPoll
 	SuccessTTL      time.Duration    // DefaultSuccessTTL
+	// MaxMarks bounds the success marks kept (DefaultMaxMarks): past it the
+	// oldest are forgotten, so memory does not grow with a backlog. Redis
+	// keeps every mark until its TTL.
+	MaxMarks int
 }
+
+// DefaultMaxMarks is how many leads' success marks a Memory store keeps.
+const DefaultMaxMarks = 200_000
 
 // Memory is the Store of a single replica (demo, tests): the same rules as
 // Redis, in one process. Safe for concurrent use.
@@ -26,6 +33,8 @@ type Memory struct {
 	mu     sync.Mutex
 	subs   map[string]*memSub
 	marks  map[string]expiring[time.Time] // markKey → last success
+	order  []string                       // mark keys, oldest first (may hold forgotten ones)
+	max    int                            // most marks kept
 	claims map[string]expiring[string]    // claimKey → owner
 	sweep  int                            // len(marks)+len(claims) that triggers the next sweep
 	closed bool
@@ -57,7 +66,12 @@ func NewMemory(opts MemoryOptions) *Memory {
 	if now == nil {
 		now = time.Now
 	}
+	maxMarks := opts.MaxMarks
+	if maxMarks <= 0 {
+		maxMarks = DefaultMaxMarks
+	}
 	return &Memory{
+		max:    maxMarks,
 		now:    now,
 		tune:   newTuning(opts.PenaltyBlock615, opts.ConcurrencyPoll, opts.HaltPoll, opts.SuccessTTL),
 		subs:   map[string]*memSub{},

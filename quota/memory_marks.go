@@ -14,11 +14,33 @@ func (m *Memory) MarkSuccess(_ context.Context, sub, leadID string, at time.Time
 	defer m.mu.Unlock()
 	k := markKey(sub, leadID)
 	at = micro(at)
-	if cur, ok := m.marks[k]; !ok || !cur.exp.After(t) || cur.v.Before(at) {
+	cur, ok := m.marks[k]
+	if !ok || !cur.exp.After(t) || cur.v.Before(at) {
 		m.marks[k] = expiring[time.Time]{v: at, exp: t.Add(m.tune.successTTL)}
+	}
+	if !ok {
+		m.order = append(m.order, k)
+		m.forgetOldestMarks()
 	}
 	m.maybeSweep(t)
 	return nil
+}
+
+// forgetOldestMarks keeps at most m.max marks, forgetting the oldest first.
+func (m *Memory) forgetOldestMarks() {
+	for len(m.marks) > m.max && len(m.order) > 0 {
+		delete(m.marks, m.order[0])
+		m.order = m.order[1:]
+	}
+	if len(m.order) > 2*m.max+1024 { // keys swept by their TTL linger here: compact
+		kept := m.order[:0]
+		for _, k := range m.order {
+			if _, ok := m.marks[k]; ok {
+				kept = append(kept, k)
+			}
+		}
+		m.order = append([]string(nil), kept...)
+	}
 }
 
 // LastSuccess implements Store.

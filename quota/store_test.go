@@ -1,7 +1,10 @@
 package quota_test
 
 import (
+	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/leadops/repost/quota"
 )
@@ -50,4 +53,33 @@ func TestRedisClusterConformance(t *testing.T) {
 		t.Skip("short")
 	}
 	runConformance(t, redisStores(mustRedisServer(t, true)))
+}
+
+// The in-process store keeps a bounded number of success marks, forgetting
+// the oldest, so a one-replica backlog does not grow its memory.
+func TestMemoryMarksAreBounded(t *testing.T) {
+	ctx := context.Background()
+	m := quota.NewMemory(quota.MemoryOptions{MaxMarks: 3})
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		if err := m.MarkSuccess(ctx, "123-ABC-456", fmt.Sprintf("L-%d", i), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Updating a kept mark does not make room for more.
+	if err := m.MarkSuccess(ctx, "123-ABC-456", "L-4", at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		_, ok, err := m.LastSuccess(ctx, "123-ABC-456", fmt.Sprintf("L-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := i >= 2; ok != want {
+			t.Errorf("L-%d remembered %v, want %v (the 3 newest)", i, ok, want)
+		}
+	}
+	if got, _, _ := m.LastSuccess(ctx, "123-ABC-456", "L-4"); !got.Equal(at.Add(time.Hour)) {
+		t.Errorf("L-4 = %v, want the later mark", got)
+	}
 }
