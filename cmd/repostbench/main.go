@@ -48,13 +48,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.drain, "drain", 100000, "events of the three-replica drain under Marketo's limits")
 	fs.BoolVar(&o.micro, "micro", true, "include the go test micro-benchmarks of quota and marketo")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the end-to-end throughput run")
-	fs.StringVar(&o.only, "only", "", "run only this figure (throughput), print it, write no report")
+	fs.StringVar(&o.only, "only", "", "run only this figure (throughput or backlog), print it, write no report")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	rep := &report{Machine: machine(), Started: time.Now().UTC(), Command: "go run ./cmd/repostbench " + joinArgs(args)}
 	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
 
+	if o.only == "backlog" {
+		if err := measureBacklog(ctx, o, rep); err != nil {
+			return fmt.Errorf("backlog: %w", err)
+		}
+		say("  peak RSS %.0f MiB, %.0f events/s", float64(rep.Backlog.PeakRSS)/(1<<20), rep.Backlog.PerSecond)
+		return nil
+	}
 	say("throughput: raw JetStream consume+ack versus end to end, %d events each", o.events)
 	if err := measureThroughput(ctx, o.events, o.cpuprofile, rep); err != nil {
 		return fmt.Errorf("throughput: %w", err)
