@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := measureThroughput(ctx, o.events, o.cpuprofile, rep); err != nil {
 		return fmt.Errorf("throughput: %w", err)
 	}
-	say("  raw %.0f/s, end to end %.0f/s (%.2f of raw)", rep.Raw.PerSecond, rep.E2E.PerSecond, rep.E2E.PerSecond/rep.Raw.PerSecond)
+	say("  raw %.0f/s, end to end %.0f/s (%.2f of raw; %.2f cores busy)", rep.Raw.PerSecond, rep.E2E.PerSecond, rep.E2E.PerSecond/rep.Raw.PerSecond, rep.E2E.CPU)
 	if o.only == "throughput" {
 		return nil
 	}

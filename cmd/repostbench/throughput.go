@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,6 +21,16 @@ type rate struct {
 	Events    int
 	Seconds   float64
 	PerSecond float64
+	CPU       float64 // cores busy on average (the whole process: server, simulator, worker)
+}
+
+// cpuTime is the CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // measureThroughput runs, on the same embedded server and the same events,
@@ -31,18 +42,7 @@ func measureThroughput(ctx context.Context, n int, cpuprofile string, rep *repor
 	if rep.Raw, err = rawRate(ctx, events); err != nil {
 		return err
 	}
-	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	rep.E2E, err = e2eRate(ctx, events)
+	rep.E2E, err = e2eRate(ctx, events, cpuprofile)
 	return err
 }
 
@@ -109,7 +109,7 @@ func rawRate(ctx context.Context, events []fixture.Event) (rate, error) {
 }
 
 // e2eRate drains the same events through the worker into the simulator.
-func e2eRate(ctx context.Context, events []fixture.Event) (rate, error) {
+func e2eRate(ctx context.Context, events []fixture.Event, cpuprofile string) (rate, error) {
 	e, q, cleanup, err := fresh(ctx)
 	if err != nil {
 		return rate{}, err
@@ -121,16 +121,28 @@ func e2eRate(ctx context.Context, events []fixture.Event) (rate, error) {
 	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true, CallLogSize: 1})
 	defer sim.Close()
 	limits := quota.Limits{DailyQuota: 1 << 30, CallsPerWindow: 1 << 20, Window: time.Second, MaxConcurrency: 16, LeaseTTL: time.Minute}
-	start := time.Now()
+	if cpuprofile != "" { // the drain only, not the publishing
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return rate{}, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return rate{}, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start, cpu0 := time.Now(), cpuTime()
 	r, err := startReplica(e.URL, quota.NewMemory(quota.MemoryOptions{}), marketo.NewMemoryTokenStore(), sim, limits, 2400)
 	if err != nil {
 		return rate{}, err
 	}
 	err = waitOutcomes(ctx, q, len(events), 10*time.Minute)
 	s := time.Since(start).Seconds()
+	cpu := (cpuTime() - cpu0).Seconds()
 	_ = r.stop()
 	if err != nil {
 		return rate{}, err
 	}
-	return rate{Events: len(events), Seconds: s, PerSecond: float64(len(events)) / s}, nil
+	return rate{Events: len(events), Seconds: s, PerSecond: float64(len(events)) / s, CPU: cpu / s}, nil
 }
