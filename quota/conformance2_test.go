@@ -232,6 +232,39 @@ func testMarks(t *testing.T, factory newStores) {
 	}
 }
 
+// Batched marks behave like single ones, in one step each way.
+func testMarksBatched(t *testing.T, factory newStores) {
+	ss := factory(t, storeOpts{}, 2)
+	ctx := context.Background()
+	t1 := time.Date(2026, 11, 23, 10, 0, 0, 123456000, time.UTC)
+	if err := ss[0].MarkSuccess(ctx, sub, "L-2", t1.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	leads := []string{"L-1", "L-2", "L-3"}
+	if err := ss[0].MarkSuccesses(ctx, sub, leads[:2], []time.Time{t1, t1}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ss[1].LastSuccesses(ctx, sub, leads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []time.Time{t1, t1.Add(time.Hour), {}} // L-2 kept its later mark; L-3 has none
+	for i := range want {
+		if !got[i].Equal(want[i]) {
+			t.Errorf("%s: %v, want %v", leads[i], got[i], want[i])
+		}
+	}
+	if err := ss[0].MarkSuccesses(ctx, sub, leads, []time.Time{t1}); err == nil {
+		t.Error("mismatched lengths accepted")
+	}
+	if got, err := ss[1].LastSuccesses(ctx, sub, nil); err != nil || len(got) != 0 {
+		t.Errorf("no leads: %v, %v", got, err)
+	}
+	if err := ss[0].MarkSuccesses(ctx, sub, nil, nil); err != nil {
+		t.Errorf("no marks: %v", err)
+	}
+}
+
 func testClaims(t *testing.T, factory newStores) {
 	ss := factory(t, storeOpts{}, 2)
 	ctx := context.Background()

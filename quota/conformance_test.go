@@ -42,6 +42,7 @@ func runConformance(t *testing.T, factory newStores) {
 		{"halt and resume", testHalt},
 		{"snapshot is read-only", testSnapshotReadOnly},
 		{"success marks", testMarks},
+		{"success marks batched", testMarksBatched},
 		{"claims", testClaims},
 		{"errors", testErrors},
 	}

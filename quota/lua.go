@@ -186,6 +186,19 @@ end
 return 1
 `)
 
+// markManyScript: KEYS marks. ARGV ttl (ms), then one time (µs) per key.
+// The later mark wins, per key.
+var markManyScript = redis.NewScript(`
+for i, k in ipairs(KEYS) do
+  local at = tonumber(ARGV[i + 1])
+  local cur = tonumber(redis.call('GET', k))
+  if cur == nil or cur < at then
+    redis.call('SET', k, ARGV[i + 1], 'PX', ARGV[1])
+  end
+end
+return 1
+`)
+
 // claimScript: KEYS claims. ARGV owner, ttl (ms). Returns one 1/0 per key.
 var claimScript = redis.NewScript(`
 local res = {}

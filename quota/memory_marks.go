@@ -2,6 +2,7 @@ package quota
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -41,6 +42,34 @@ func (m *Memory) forgetOldestMarks() {
 		}
 		m.order = append([]string(nil), kept...)
 	}
+}
+
+// MarkSuccesses implements Store.
+func (m *Memory) MarkSuccesses(ctx context.Context, sub string, leadIDs []string, at []time.Time) error {
+	if len(leadIDs) != len(at) {
+		return fmt.Errorf("quota: %d leads, %d times", len(leadIDs), len(at))
+	}
+	for i, id := range leadIDs {
+		if err := m.MarkSuccess(ctx, sub, id, at[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LastSuccesses implements Store.
+func (m *Memory) LastSuccesses(ctx context.Context, sub string, leadIDs []string) ([]time.Time, error) {
+	out := make([]time.Time, len(leadIDs))
+	for i, id := range leadIDs {
+		t, ok, err := m.LastSuccess(ctx, sub, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[i] = t
+		}
+	}
+	return out, nil
 }
 
 // LastSuccess implements Store.

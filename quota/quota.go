@@ -112,6 +112,12 @@ type Store interface {
 	MarkSuccess(ctx context.Context, sub, leadID string, at time.Time) error
 	// LastSuccess returns the last success mark of leadID.
 	LastSuccess(ctx context.Context, sub, leadID string) (time.Time, bool, error)
+	// MarkSuccesses is MarkSuccess for several leads of one subscription in
+	// one round trip (at[i] is leadIDs[i]'s time).
+	MarkSuccesses(ctx context.Context, sub string, leadIDs []string, at []time.Time) error
+	// LastSuccesses is LastSuccess for several leads in one round trip; a
+	// zero time means no mark.
+	LastSuccesses(ctx context.Context, sub string, leadIDs []string) ([]time.Time, error)
 	// Claim takes each lookup value for owner for ttl, unless another owner
 	// holds it: result i tells whether keys[i] is now owner's. An owner may
 	// claim again what it holds (which extends it).

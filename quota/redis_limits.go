@@ -2,6 +2,8 @@ package quota
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -124,6 +126,60 @@ func (r *Redis) LastSuccess(ctx context.Context, sub, leadID string) (time.Time,
 		return time.Time{}, false, unavailable("last success", sub, err)
 	}
 	return fromMicros(v), true, nil
+}
+
+// MarkSuccesses implements Store: one EVALSHA for all the marks (they share
+// the subscription's hash tag, so this holds on Cluster too).
+func (r *Redis) MarkSuccesses(ctx context.Context, sub string, leadIDs []string, at []time.Time) error {
+	if err := r.begin(sub); err != nil {
+		return err
+	}
+	if len(leadIDs) != len(at) {
+		return fmt.Errorf("quota: %d leads, %d times", len(leadIDs), len(at))
+	}
+	if len(leadIDs) == 0 {
+		return nil
+	}
+	keys := make([]string, len(leadIDs))
+	args := make([]any, 0, len(at)+1)
+	args = append(args, r.tune.successTTL.Milliseconds())
+	for i, id := range leadIDs {
+		keys[i] = markKey(sub, id)
+		args = append(args, at[i].UnixMicro())
+	}
+	if err := markManyScript.Run(ctx, r.c, keys, args...).Err(); err != nil {
+		return unavailable("mark successes", sub, err)
+	}
+	return nil
+}
+
+// LastSuccesses implements Store: one MGET.
+func (r *Redis) LastSuccesses(ctx context.Context, sub string, leadIDs []string) ([]time.Time, error) {
+	if err := r.begin(sub); err != nil {
+		return nil, err
+	}
+	out := make([]time.Time, len(leadIDs))
+	if len(leadIDs) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(leadIDs))
+	for i, id := range leadIDs {
+		keys[i] = markKey(sub, id)
+	}
+	vals, err := r.c.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, unavailable("last successes", sub, err)
+	}
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		if us, err := strconv.ParseInt(s, 10, 64); err == nil {
+			out[i] = fromMicros(us)
+		}
+	}
+	return out, nil
 }
 
 // Claim implements Store: one EVALSHA for all the keys.

@@ -3,6 +3,7 @@ package quota_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -114,6 +115,35 @@ func TestRedisOneRoundTrip(t *testing.T) {
 		if d := after[name] - before[name]; d != want {
 			t.Errorf("server ran %d %s for %d admissions, want %d", d, name, n, want)
 		}
+	}
+}
+
+// Marking and reading a whole batch of leads is one command each way.
+func TestRedisBatchedMarksOneRoundTrip(t *testing.T) {
+	srv := mustRedisServer(t, false)
+	c := srv.mustClient(t)
+	s := quota.NewRedis(c, quota.RedisOptions{})
+	ctx := context.Background()
+	leads := make([]string, 300)
+	at := make([]time.Time, 300)
+	for i := range leads {
+		leads[i], at[i] = fmt.Sprintf("L-%d", i), time.Now()
+	}
+	if err := s.MarkSuccesses(ctx, sub, leads[:1], at[:1]); err != nil { // loads the script
+		t.Fatal(err)
+	}
+	counter := &cmdCounter{}
+	c.AddHook(counter)
+	counter.reset()
+	if err := s.MarkSuccesses(ctx, sub, leads, at); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LastSuccesses(ctx, sub, leads)
+	if err != nil || len(got) != 300 || got[299].IsZero() {
+		t.Fatalf("last successes: %d, %v", len(got), err)
+	}
+	if n, total := counter.get(); total != 2 || n["evalsha"] != 1 || n["mget"] != 1 {
+		t.Errorf("client sent %v for 300 marks and 300 reads, want one evalsha and one mget", n)
 	}
 }
 

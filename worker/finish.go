@@ -82,12 +82,25 @@ func (f *finisher) flush(ctx context.Context) {
 			f.w.log.Debug("forget state", zap.Error(err))
 		}
 	}
+	f.markAll(ctx)
+	f.reset()
+}
+
+// markAll records the success marks, one round trip per subscription.
+func (f *finisher) markAll(ctx context.Context) {
+	bySub := map[string][]successMark{}
 	for _, mk := range f.marks {
-		if err := f.w.lim.MarkSuccess(ctx, mk.sub, mk.leadID, mk.at); err != nil {
-			f.w.log.Warn("mark success failed", zap.String("subscription", mk.sub), zap.Error(err))
+		bySub[mk.sub] = append(bySub[mk.sub], mk)
+	}
+	for sub, marks := range bySub {
+		leads, at := make([]string, len(marks)), make([]time.Time, len(marks))
+		for i, mk := range marks {
+			leads[i], at[i] = mk.leadID, mk.at
+		}
+		if err := f.w.lim.MarkSuccesses(ctx, sub, leads, at); err != nil {
+			f.w.log.Warn("marking successes failed", zap.String("subscription", sub), zap.Error(err))
 		}
 	}
-	f.reset()
 }
 
 func (f *finisher) reset() {

@@ -180,13 +180,26 @@ func (s *subRunner) prepareChunk(ctx context.Context, msgs []jetstream.Msg) []*i
 	f := s.w.newFinisher()
 	var items []*item
 	var finished []jetstream.Msg
+	var pend []*pending
 	for _, m := range msgs {
-		it, fin := s.prepareOne(ctx, m, f)
+		if p := s.decodeOne(ctx, m, f); p != nil {
+			pend = append(pend, p)
+		} else {
+			finished = append(finished, m)
+		}
+	}
+	last, ok := s.lastSuccesses(ctx, pend)
+	for i, p := range pend {
+		if !ok {
+			_ = p.msg.NakWithDelay(2 * time.Second) // the marks cannot be read: try again soon
+			finished = append(finished, p.msg)
+			continue
+		}
+		it := s.readyOne(p, last[i], f)
 		if it != nil {
 			items = append(items, it)
-		}
-		if fin {
-			finished = append(finished, m)
+		} else {
+			finished = append(finished, p.msg)
 		}
 	}
 	f.flush(ctx)
@@ -194,57 +207,85 @@ func (s *subRunner) prepareChunk(ctx context.Context, msgs []jetstream.Msg) []*i
 	return items
 }
 
-// prepareOne returns the item to send, or finished=true when the event
-// was finished (through f) or handed back.
-func (s *subRunner) prepareOne(ctx context.Context, m jetstream.Msg, f *finisher) (*item, bool) {
+// pending is a decoded event whose superseding is not checked yet.
+type pending struct {
+	msg      jetstream.Msg
+	raw      []byte
+	ev       *repost.Event
+	st       queue.EventState
+	at       time.Time // when DAP attempted it (else when it was published)
+	hadState bool
+}
+
+// decodeOne decodes an event and reads its state; it returns nil when the
+// event was finished (through f) or handed back.
+func (s *subRunner) decodeOne(ctx context.Context, m jetstream.Msg, f *finisher) *pending {
 	w, now := s.w, s.w.cfg.Now()
 	raw := m.Data()
 	ev, err := repost.DecodeEvent(raw, s.sub.ID)
 	if err != nil {
 		f.park(m, raw, nil, s.sub.ID, repost.ParkInfo{Code: policy.CodeInvalid, Reason: err.Error(), ParkedAt: now}, repost.KindRejected, false)
-		return nil, true
+		return nil
 	}
 	md, err := m.Metadata()
 	if err != nil {
 		_ = m.NakWithDelay(time.Second)
-		return nil, true
+		return nil
 	}
-	var st queue.EventState
+	p := &pending{msg: m, raw: raw, ev: ev, at: ev.AttemptedAt}
 	if md.NumDelivered > 1 || m.Headers().Get(queue.HeaderDeferred) != "" {
-		if st, err = w.q.LoadState(ctx, ev.EventID); err != nil {
+		if p.st, err = w.q.LoadState(ctx, ev.EventID); err != nil {
 			w.log.Warn("cannot read event state; retrying later", zap.String("eventId", ev.EventID), zap.Error(err))
 			_ = m.NakWithDelay(2 * time.Second)
-			return nil, true
+			return nil
 		}
 	}
-	hadState := st.Attempts > 0 || st.Reauths > 0
-	at := ev.AttemptedAt
-	if at.IsZero() {
-		at = md.Timestamp
+	p.hadState = p.st.Attempts > 0 || p.st.Reauths > 0
+	if p.at.IsZero() {
+		p.at = md.Timestamp
 	}
-	last, ok, err := w.lim.LastSuccess(ctx, s.sub.ID, ev.LeadID)
-	if err != nil {
-		w.log.Warn("cannot read success marks; retrying later", zap.String("subscription", s.sub.ID), zap.Error(err))
-		_ = m.NakWithDelay(2 * time.Second)
+	return p
+}
+
+// lastSuccesses reads the success marks of the pending events' leads in one
+// round trip; ok is false when the limiter cannot be reached.
+func (s *subRunner) lastSuccesses(ctx context.Context, pend []*pending) ([]time.Time, bool) {
+	if len(pend) == 0 {
 		return nil, true
 	}
-	if ok && last.After(at) {
+	leads := make([]string, len(pend))
+	for i, p := range pend {
+		leads[i] = p.ev.LeadID
+	}
+	last, err := s.w.lim.LastSuccesses(ctx, s.sub.ID, leads)
+	if err != nil || len(last) != len(leads) {
+		s.w.log.Warn("cannot read success marks; retrying later", zap.String("subscription", s.sub.ID), zap.Error(err))
+		return nil, false
+	}
+	return last, true
+}
+
+// readyOne finishes an event that needs no call (superseded, or parked or
+// skipped on its original code) and returns nil; else the item to send.
+func (s *subRunner) readyOne(p *pending, last time.Time, f *finisher) *item {
+	now, m, ev, raw := s.w.cfg.Now(), p.msg, p.ev, p.raw
+	if !last.IsZero() && last.After(p.at) {
 		f.outcome(m, &repost.Outcome{EventID: ev.EventID, LeadID: ev.LeadID, Subscription: s.sub.ID, RequeueOf: requeueOf(ev),
-			Kind: repost.KindSkipped, Code: policy.CodeSuperseded, Attempts: st.Attempts, At: now,
-			Reason: "a later post-out of this lead succeeded at " + last.UTC().Format(time.RFC3339)}, nil, hadState)
-		return nil, true
+			Kind: repost.KindSkipped, Code: policy.CodeSuperseded, Attempts: p.st.Attempts, At: now,
+			Reason: "a later post-out of this lead succeeded at " + last.UTC().Format(time.RFC3339)}, nil, p.hadState)
+		return nil
 	}
-	if !hadState && !isRequeue(ev) {
+	if !p.hadState && !isRequeue(ev) {
 		if fin := s.decideOriginal(m, raw, ev, f, now); fin {
-			return nil, true
+			return nil
 		}
 	}
 	params, input, err := splitRequest(ev)
 	if err != nil {
-		f.park(m, raw, ev, s.sub.ID, repost.ParkInfo{Code: policy.CodeInvalid, Reason: err.Error(), ParkedAt: now}, repost.KindRejected, hadState)
-		return nil, true
+		f.park(m, raw, ev, s.sub.ID, repost.ParkInfo{Code: policy.CodeInvalid, Reason: err.Error(), ParkedAt: now}, repost.KindRejected, p.hadState)
+		return nil
 	}
-	it := &item{msg: m, ev: ev, raw: raw, st: st, params: params, input: input, at: at}
+	it := &item{msg: m, ev: ev, raw: raw, st: p.st, params: params, input: input, at: p.at}
 	it.keys = lookupKeys(ev, len(input))
 	for _, r := range input {
 		it.size += len(r) + 1
@@ -252,10 +293,10 @@ func (s *subRunner) prepareOne(ctx context.Context, m jetstream.Msg, f *finisher
 	it.group = groupKey(ev.Endpoint, params)
 	if it.size+paramsSize(params) > s.w.cfg.MaxBodyBytes {
 		f.park(m, raw, ev, s.sub.ID, repost.ParkInfo{Code: policy.CodeTooLarge, ParkedAt: now,
-			Reason: "the lead's records alone exceed Marketo's 1 MB body limit"}, repost.KindParked, hadState)
-		return nil, true
+			Reason: "the lead's records alone exceed Marketo's 1 MB body limit"}, repost.KindParked, p.hadState)
+		return nil
 	}
-	return it, false
+	return it
 }
 
 // decideOriginal applies the policy to the code DAP's post-out failed

@@ -31,6 +31,8 @@ type Limiter interface {
 	Snapshot(ctx context.Context, sub string, lim quota.Limits) (quota.Snapshot, error)
 	MarkSuccess(ctx context.Context, sub, leadID string, at time.Time) error
 	LastSuccess(ctx context.Context, sub, leadID string) (time.Time, bool, error)
+	MarkSuccesses(ctx context.Context, sub string, leadIDs []string, at []time.Time) error
+	LastSuccesses(ctx context.Context, sub string, leadIDs []string) ([]time.Time, error)
 	Claim(ctx context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error)
 	Unclaim(ctx context.Context, sub, owner string, keys []string) error
 }
