@@ -115,7 +115,7 @@ var eventFields = map[string]func(e *Event, raw json.RawMessage) error{
 		case "null":
 			return nil
 		case "string":
-			if err := json.Unmarshal(raw, &e.AttemptedAt); err != nil {
+			if err := e.AttemptedAt.UnmarshalJSON(raw); err != nil {
 				return errors.New("must be an RFC 3339 time")
 			}
 			return nil
@@ -136,6 +136,7 @@ func DecodeEvent(data []byte, subjectSubscription string) (*Event, error) {
 	if !utf8.Valid(data) {
 		return nil, invalid("", "body is not valid UTF-8")
 	}
+	data = bytes.Clone(data)       // the event keeps parts of it
 	t := trust(plainJSON(data, 0)) // then its parts need no second check
 	members, err := t.members(data, "")
 	if err != nil {
@@ -186,12 +187,8 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 }
 
 func (e *Event) validate(members []member, subjectSubscription string) error {
-	present := make(map[string]bool, len(members))
-	for _, m := range members {
-		present[m.Key] = true
-	}
-	for _, key := range []string{"eventId", "leadId", "subscription", "endpoint", "requestContent"} {
-		if !present[key] {
+	for _, key := range requiredKeys {
+		if !hasMember(members, key) {
 			return invalid(key, "missing")
 		}
 	}
@@ -219,6 +216,17 @@ func (e *Event) validate(members []member, subjectSubscription string) error {
 		return invalid("endpoint", fmt.Sprintf("%q is neither %s nor %s", truncate(e.Endpoint, 80), EndpointSyncLeads, EndpointPushLead))
 	}
 	return nil
+}
+
+var requiredKeys = []string{"eventId", "leadId", "subscription", "endpoint", "requestContent"}
+
+func hasMember(members []member, key string) bool {
+	for _, m := range members {
+		if m.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 func checkID(field, s string) error {
@@ -261,7 +269,12 @@ func subscriptionProblem(s string) string {
 func decodeString(raw json.RawMessage, dst *string) error {
 	switch k := rawKind(raw); k {
 	case "string":
-		return json.Unmarshal(raw, dst)
+		s, ok := unquote(raw)
+		if !ok {
+			return json.Unmarshal(raw, dst) // names the error
+		}
+		*dst = s
+		return nil
 	case "null":
 		return nil
 	default:
@@ -277,10 +290,11 @@ func decodeStatusCode(raw json.RawMessage) (policy.Code, error) {
 	case "null":
 		return "", nil
 	case "string":
-		if err := json.Unmarshal(raw, &text); err != nil {
-			return "", err
+		s, ok := unquote(raw)
+		if !ok {
+			return "", errors.New("must be a JSON string")
 		}
-		if strings.TrimSpace(text) == "" {
+		if text = s; strings.TrimSpace(text) == "" {
 			return "", nil
 		}
 	case "number":

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadops/repost/internal/fixture"
 	"github.com/leadops/repost/policy"
 )
 
@@ -405,4 +406,32 @@ func TestEventMarshalRefusesBrokenRaw(t *testing.T) {
 	if _, err := json.Marshal(e); err == nil {
 		t.Error("a parameter that is not JSON was encoded")
 	}
+}
+
+// BenchmarkDecodeFixture decodes and reads the failure of the event the
+// end-to-end benchmark (cmd/repostbench) publishes: the worker's per-event
+// CPU cost before any call.
+func BenchmarkDecodeFixture(b *testing.B) {
+	data := fixture.Build(7, fixture.KindOK, time.Date(2026, 11, 23, 5, 0, 0, 0, time.UTC), fixture.Sub).Data
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeEvent(data, fixture.Sub); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	e, err := DecodeEvent(data, fixture.Sub)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("failure", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if f := e.Failure(); f.Code == "" {
+				b.Fatal("no code")
+			}
+		}
+	})
 }

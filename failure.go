@@ -55,7 +55,7 @@ func (e *Event) Failure() Failure {
 	var f Failure
 	outer, body := splitResponse(e.Response)
 	m := readMarketo(body)
-	timeout := isTrue(outer["handleTimeout"])
+	timeout := isTrue(outer.get("handleTimeout"))
 	status, hasStatus := e.ResponseStatusCode.Number()
 	if hasStatus && status >= 100 && status <= 599 {
 		f.HTTPStatus = status
@@ -74,57 +74,84 @@ func (e *Event) Failure() Failure {
 	if f.Message == "" && f.Code != policy.CodeOK && f.Code != "" {
 		f.Message = e.ResponseReason
 		if f.Message == "" {
-			f.Message = firstString(outer["errors"])
+			f.Message = firstString(outer.get("errors"))
 		}
 	}
 	return f
 }
 
+// obj is a JSON object read as its members; get gives a key's value as
+// encoding/json's map would (the last of repeated keys), nil when absent.
+type obj []member
+
+func (o obj) get(key string) json.RawMessage {
+	var v json.RawMessage
+	for _, m := range o {
+		if m.Key == key {
+			v = m.Value
+		}
+	}
+	return v
+}
+
+func (o obj) has(key string) bool {
+	for _, m := range o {
+		if m.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
 // splitResponse returns DAP's outer envelope and the Marketo body inside it.
 // A response that is itself a Marketo body (requestId, success or result at
-// the top) is both. A JSON string is read as the JSON text it holds.
-func splitResponse(raw json.RawMessage) (outer, body map[string]json.RawMessage) {
+// the top) is both. A JSON string is read as the JSON text it holds. A
+// response that is not valid JSON has neither.
+func splitResponse(raw json.RawMessage) (outer, body obj) {
+	if !json.Valid(raw) {
+		return nil, nil
+	}
 	outer = asObject(raw)
-	if mr, ok := outer["marketoResponse"]; ok {
-		return outer, asObject(mr)
+	if outer.has("marketoResponse") {
+		return outer, asObject(outer.get("marketoResponse"))
 	}
 	for _, k := range []string{"requestId", "success", "result"} {
-		if _, ok := outer[k]; ok {
+		if outer.has(k) {
 			return outer, outer
 		}
 	}
 	return outer, nil
 }
 
-func readMarketo(body map[string]json.RawMessage) marketoFailure {
+func readMarketo(body obj) marketoFailure {
 	var m marketoFailure
 	if body == nil {
 		return m
 	}
-	addCoded(&m, body["errors"])
-	for _, r := range asArray(body["result"]) {
+	addCoded(&m, body.get("errors"))
+	for _, r := range asArray(body.get("result")) {
 		item := asObject(r)
-		addCoded(&m, item["reasons"])
-		if c, ok := parseCode(item["code"]); ok {
-			m.add(c, stringOf(item["message"]))
+		addCoded(&m, item.get("reasons"))
+		if c, ok := parseCode(item.get("code")); ok {
+			m.add(c, stringOf(item.get("message")))
 		}
-		addCoded(&m, item["errors"])
+		addCoded(&m, item.get("errors"))
 	}
-	rc := asObject(body["reasonCode"])
-	c, ok := parseCode(rc["statusCode"])
+	rc := asObject(body.get("reasonCode"))
+	c, ok := parseCode(rc.get("statusCode"))
 	if ok && c != "200" {
-		m.add(c, stringOf(rc["reason"]))
+		m.add(c, stringOf(rc.get("reason")))
 	}
-	m.ok = len(m.codes) == 0 && (c == "200" || isTrue(body["success"]))
+	m.ok = len(m.codes) == 0 && (c == "200" || isTrue(body.get("success")))
 	return m
 }
 
 // addCoded adds the codes of an array of {code, message} objects.
 func addCoded(m *marketoFailure, raw json.RawMessage) {
 	for _, item := range asArray(raw) {
-		obj := asObject(item)
-		if c, ok := parseCode(obj["code"]); ok {
-			m.add(c, stringOf(obj["message"]))
+		o := asObject(item)
+		if c, ok := parseCode(o.get("code")); ok {
+			m.add(c, stringOf(o.get("message")))
 		}
 	}
 }
@@ -134,10 +161,14 @@ func addCoded(m *marketoFailure, raw json.RawMessage) {
 func parseCode(raw json.RawMessage) (policy.Code, bool) {
 	text := string(bytes.TrimSpace(raw))
 	if strings.HasPrefix(text, `"`) {
-		if err := json.Unmarshal(raw, &text); err != nil {
+		s, ok := unquote(raw)
+		if !ok {
 			return "", false
 		}
-		text = strings.TrimSpace(text)
+		text = strings.TrimSpace(s)
+	}
+	if text == "" {
+		return "", false
 	}
 	n, err := strconv.Atoi(text)
 	if err != nil || n <= 0 || n > 99999 {
@@ -146,38 +177,35 @@ func parseCode(raw json.RawMessage) (policy.Code, bool) {
 	return policy.CodeOf(n), true
 }
 
-func asObject(raw json.RawMessage) map[string]json.RawMessage {
-	raw = unwrapString(raw)
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
+// asObject reads a valid JSON value as an object, or a JSON string holding
+// one; nil for anything else.
+func asObject(raw json.RawMessage) obj {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		s, ok := unquote(raw)
+		if !ok || !json.Valid([]byte(s)) {
+			return nil
+		}
+		raw = bytes.TrimSpace([]byte(s))
+	}
+	if len(raw) == 0 || raw[0] != '{' {
 		return nil
 	}
-	return m
+	ms, _ := scanMembers(raw)
+	if ms == nil {
+		ms = obj{} // an empty object is an object
+	}
+	return ms
 }
 
+// asArray reads a valid JSON value as an array; nil for anything else.
 func asArray(raw json.RawMessage) []json.RawMessage {
-	var a []json.RawMessage
-	if json.Unmarshal(raw, &a) != nil {
-		return nil
-	}
+	a, _ := scanElements(raw)
 	return a
 }
 
-// unwrapString returns the JSON text a JSON string holds, or raw itself.
-func unwrapString(raw json.RawMessage) json.RawMessage {
-	if rawKind(raw) != "string" {
-		return raw
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return raw
-	}
-	return json.RawMessage(s)
-}
-
 func stringOf(raw json.RawMessage) string {
-	var s string
-	_ = json.Unmarshal(raw, &s)
+	s, _ := unquote(raw)
 	return s
 }
 

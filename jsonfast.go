@@ -26,18 +26,23 @@ func plainJSON(data []byte, depth int) bool {
 func hasDuplicateOrDeep(data []byte, limit int) bool {
 	type frame struct {
 		object bool
-		keys   [][]byte
-		expect bool // object: the next string is a key
+		expect bool                // object: the next string is a key
+		keys   int                 // where this object's keys start in keys
+		set    map[string]struct{} // a large object's keys, past the first few
 	}
-	var stack []frame
+	const linear = 16 // keys compared one by one before an object gets a set
+	var stackBuf [16]frame
+	var keysBuf [32][]byte
+	stack, keys := stackBuf[:0], keysBuf[:0] // the keys of the open objects, innermost last
 	for i := 0; i < len(data); i++ {
 		switch c := data[i]; c {
 		case '{', '[':
-			stack = append(stack, frame{object: c == '{', expect: c == '{'})
+			stack = append(stack, frame{object: c == '{', expect: c == '{', keys: len(keys)})
 			if len(stack) >= limit {
 				return true
 			}
 		case '}', ']':
+			keys = keys[:stack[len(stack)-1].keys]
 			stack = stack[:len(stack)-1]
 		case ',':
 			if n := len(stack); n > 0 && stack[n-1].object {
@@ -46,21 +51,39 @@ func hasDuplicateOrDeep(data []byte, limit int) bool {
 		case '"':
 			end := stringEnd(data, i)
 			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].expect {
+				f := &stack[n-1]
+				f.expect = false
 				key := data[i+1 : end-1]
-				if bytes.IndexByte(key, '\\') >= 0 {
+				if !plainString(key) { // compare keys as decoded
 					var s string
 					if json.Unmarshal(data[i:end], &s) != nil {
 						return true
 					}
 					key = []byte(s)
 				}
-				for _, k := range stack[n-1].keys {
-					if bytes.Equal(k, key) {
+				switch {
+				case f.set != nil:
+					if _, dup := f.set[string(key)]; dup {
 						return true
 					}
+					f.set[string(key)] = struct{}{}
+				case len(keys)-f.keys < linear:
+					for _, k := range keys[f.keys:] {
+						if bytes.Equal(k, key) {
+							return true
+						}
+					}
+					keys = append(keys, key)
+				default:
+					f.set = make(map[string]struct{}, 2*linear)
+					for _, k := range keys[f.keys:] {
+						f.set[string(k)] = struct{}{}
+					}
+					if _, dup := f.set[string(key)]; dup {
+						return true
+					}
+					f.set[string(key)] = struct{}{}
 				}
-				stack[n-1].keys = append(stack[n-1].keys, key)
-				stack[n-1].expect = false
 			}
 			i = end - 1
 		}
@@ -144,14 +167,11 @@ func scanMembers(data []byte) (ms []member, ok bool) {
 			i = skipSpace(data, i+1)
 		}
 		kend := stringEnd(data, i)
-		var key string
-		if err := json.Unmarshal(data[i:kend], &key); err != nil {
-			return nil, false
-		}
+		key := keyOf(data[i:kend])
 		i = skipSpace(data, kend)
 		i = skipSpace(data, i+1) // the colon
 		vend := valueEnd(data, i)
-		ms = append(ms, member{Key: key, Value: json.RawMessage(data[i:vend]), start: int64(start), end: int64(vend)})
+		ms = append(ms, member{Key: key, Value: json.RawMessage(data[i:vend:vend]), start: int64(start), end: int64(vend)})
 		i = skipSpace(data, vend)
 	}
 	return ms, true
@@ -169,9 +189,11 @@ func fastValue(raw []byte, depth int) (v any, ok bool) {
 
 // scanValue is fastValue for a part of a plain body.
 func scanValue(raw []byte) (v any, ok bool) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
+	if skipSpace(raw, 0) == len(raw) {
+		return nil, false
+	}
+	v, end := parsePlain(raw, 0)
+	if skipSpace(raw, end) != len(raw) {
 		return nil, false
 	}
 	return v, true
@@ -191,11 +213,15 @@ func (t trust) members(data []byte, path string) ([]member, error) {
 	return readObject(data, path)
 }
 
-func (t trust) value(raw []byte, path string, depth int) (any, error) {
+// value decodes raw strictly; path is called only when raw breaks a rule.
+func (t trust) value(raw []byte, path func() string, depth int) (any, error) {
 	if t {
 		if v, ok := scanValue(raw); ok {
 			return v, nil
 		}
 	}
-	return decodeStrictAt(raw, path, depth)
+	if v, ok := fastValue(raw, depth); ok {
+		return v, nil
+	}
+	return walkStrict(raw, path(), depth)
 }

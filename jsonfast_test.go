@@ -1,6 +1,7 @@
 package repost
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -28,6 +29,7 @@ func seedBodies(t *testing.T) [][]byte {
 		`{"k\"q":"v","k\\"  :  1.50e-7}`, `[]`, `{}`, `"s"`, `12345678901234567890`, `{"a":[[[[[[1]]]]]]}`,
 		`{"eventId":"e","parked":{"code":1006},"b":2}`, ` {"a" :1 , "b":[true,false,null] } `,
 		strings.Repeat("[", 210) + strings.Repeat("]", 210),
+		manyKeys(40, -1), manyKeys(40, 2), manyKeys(17, 0), `{"\u00e9":1,"é":2}`, `{"é":1,"e":2}`,
 	} {
 		out = append(out, []byte(s))
 	}
@@ -81,4 +83,35 @@ func TestFastPathsAgree(t *testing.T) {
 		t.Errorf("the fast path took only %d of %d bodies: it is not exercised", fast, tried)
 	}
 	t.Logf("%d bodies, %d through the fast path", tried, fast)
+}
+
+// manyKeys is an object of n keys, the last repeating key dup (none when
+// dup < 0): past 16 keys the duplicate scan changes method.
+func manyKeys(n, dup int) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i < n; i++ {
+		k := i
+		if i == n-1 && dup >= 0 {
+			k = dup
+		}
+		fmt.Fprintf(&b, `"k%d":{"x":%d,"y":[1,{"x":2}]},`, k, i)
+	}
+	b.WriteString(`"end":true}`)
+	return b.String()
+}
+
+func TestManyKeysDuplicates(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		dup  bool
+	}{{manyKeys(40, -1), false}, {manyKeys(40, 2), true}, {manyKeys(17, 0), true}, {manyKeys(200, 150), true}, {manyKeys(200, -1), false}} {
+		if got := hasDuplicateOrDeep([]byte(c.body), maxDepth); got != c.dup {
+			t.Errorf("hasDuplicateOrDeep(%.60s…) = %v, want %v", c.body, got, c.dup)
+		}
+		_, err := walkObject([]byte(c.body), "x")
+		if (err != nil) != c.dup {
+			t.Errorf("walker on %.60s…: %v", c.body, err)
+		}
+	}
 }

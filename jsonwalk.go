@@ -224,8 +224,12 @@ func rawKind(raw []byte) string {
 // compact returns raw without insignificant whitespace and with <, >, &,
 // U+2028 and U+2029 escaped, which is how encoding/json writes a
 // json.RawMessage: a value kept this way is a fixed point of re-encoding, and
-// still means exactly what was sent.
+// still means exactly what was sent. A raw already so is returned itself
+// (its capacity capped, so that appending copies): callers own raw.
 func compact(raw []byte) json.RawMessage {
+	if isCompact(raw) {
+		return raw[:len(raw):len(raw)]
+	}
 	var b, out bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
 		return append(json.RawMessage(nil), raw...)

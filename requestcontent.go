@@ -1,6 +1,7 @@
 package repost
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -65,7 +66,9 @@ func ParseRequestContent(data []byte) (*RequestContent, error) {
 // UnmarshalJSON decodes strictly: an object, no duplicate keys at any depth,
 // the known parameters of the right type, and a non-empty input array of
 // objects. Errors are *InvalidEventError.
-func (rc *RequestContent) UnmarshalJSON(data []byte) error { return rc.unmarshal(data, false) }
+func (rc *RequestContent) UnmarshalJSON(data []byte) error {
+	return rc.unmarshal(bytes.Clone(data), false) // the content keeps parts of it
+}
 
 // unmarshal is UnmarshalJSON, told whether data is part of a body already
 // checked by plainJSON.
@@ -106,7 +109,9 @@ func decodeInput(raw json.RawMessage, t trust) ([]Record, []json.RawMessage, err
 		return nil, nil, &pathError{path, "must be an array, got " + k}
 	}
 	var raws []json.RawMessage
-	if err := json.Unmarshal(raw, &raws); err != nil {
+	if t {
+		raws, _ = scanElements(raw)
+	} else if err := json.Unmarshal(raw, &raws); err != nil {
 		_, serr := decodeStrict(raw, path) // names the syntax error with its path
 		if serr == nil {
 			serr = &pathError{path, syntaxReason(err)}
@@ -118,14 +123,14 @@ func decodeInput(raw json.RawMessage, t trust) ([]Record, []json.RawMessage, err
 	}
 	records := make([]Record, len(raws))
 	for i, r := range raws {
-		elem := fmt.Sprintf("%s[%d]", path, i)
-		v, err := t.value(r, elem, 1) // the depth limit counts from input
+		elem := func() string { return path + "[" + strconv.Itoa(i) + "]" } // for errors only
+		v, err := t.value(r, elem, 1)                                       // the depth limit counts from input
 		if err != nil {
 			return nil, nil, err
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return nil, nil, &pathError{elem, "must be an object, got " + valueKind(v)}
+			return nil, nil, &pathError{elem(), "must be an object, got " + valueKind(v)}
 		}
 		records[i] = obj
 		raws[i] = compact(r)
@@ -151,8 +156,7 @@ func checkParam(key string, raw json.RawMessage, t trust) error {
 		return invalid(field, fmt.Sprintf("must be a %s, got %s", want, got))
 	}
 	if key == "action" {
-		var s string
-		_ = json.Unmarshal(raw, &s)
+		s, _ := unquote(raw)
 		if s != "" && !syncActions[s] {
 			return invalid(field, fmt.Sprintf("%q is not one of createOnly, updateOnly, createOrUpdate, createDuplicate", truncate(s, 40)))
 		}
@@ -198,10 +202,7 @@ func (rc RequestContent) InputJSON() ([]json.RawMessage, error) {
 
 // param returns a string parameter, "" when absent or null.
 func (rc RequestContent) param(key string) string {
-	var s string
-	if raw, ok := rc.Params[key]; ok {
-		_ = json.Unmarshal(raw, &s) // types were checked when decoded or set
-	}
+	s, _ := unquote(rc.Params[key]) // types were checked when decoded or set
 	return s
 }
 

@@ -65,5 +65,10 @@ func TestThreeReplicasShareOneSubscription(t *testing.T) {
 	}
 	t.Logf("drained %d events in %s: %d calls, %.1f leads per call, most in flight %d, answers %v",
 		n, elapsed.Round(time.Millisecond), st.Calls, mean, st.MaxConcurrent, st.ByCode)
+	var sizes []int
+	for _, c := range sim.CallLog() {
+		sizes = append(sizes, c.Records)
+	}
+	t.Logf("records per call: %v", sizes)
 	_ = fmt.Sprint()
 }

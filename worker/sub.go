@@ -39,7 +39,6 @@ func (s *subRunner) run(ctx, work context.Context) {
 	defer stopKeep()
 	defer wg.Wait()
 	var carry []*item
-	carried := false
 	defer func() { s.handBack(carry, 0) }()
 	for ctx.Err() == nil {
 		if wait := s.gateWait(); wait > 0 {
@@ -57,14 +56,19 @@ func (s *subRunner) run(ctx, work context.Context) {
 		}
 		items := append(carry, s.prepare(work, msgs)...)
 		batches := group(items, s.w.cfg.BatchSize, s.w.cfg.MaxBodyBytes)
-		// A full fetch means a backlog: a partial last batch waits for the
-		// next fetch to fill it, once, rather than leave half empty.
+		// A backlog (a full fetch, or events left behind the last one: a
+		// fetch also comes back short, or empty, when the consumer's
+		// ack-pending limit is reached): a partial last batch waits for the
+		// next fetches to fill it, through at most maxCarries fetches, rather
+		// than spend a call half empty.
 		carry = nil
-		if n := len(batches); n > 0 && len(msgs) == s.w.cfg.FetchSize && !carried &&
-			batches[n-1].records < s.w.cfg.BatchSize {
+		if n := len(batches); n > 0 && batches[n-1].records < s.w.cfg.BatchSize &&
+			mostCarried(batches[n-1].items) < maxCarries && s.backlog(ctx, msgs) {
 			carry, batches = batches[n-1].items, batches[:n-1]
+			for _, it := range carry {
+				it.carried++
+			}
 		}
-		carried = len(carry) > 0
 		for i, b := range batches {
 			select {
 			case sem <- struct{}{}:
@@ -112,6 +116,31 @@ func (s *subRunner) fetch(ctx context.Context) []jetstream.Msg {
 	s.mu.Unlock()
 	s.w.m.inflight.WithLabelValues(s.sub.ID).Add(float64(len(msgs)))
 	return msgs
+}
+
+// maxCarries bounds how many fetches a partial batch waits through to be
+// filled; each waits at most one linger.
+const maxCarries = 5
+
+func mostCarried(items []*item) int {
+	most := 0
+	for _, it := range items {
+		most = max(most, it.carried)
+	}
+	return most
+}
+
+// backlog reports whether more events wait behind a fetch.
+func (s *subRunner) backlog(ctx context.Context, msgs []jetstream.Msg) bool {
+	if len(msgs) == s.w.cfg.FetchSize {
+		return true
+	}
+	if len(msgs) > 0 {
+		md, err := msgs[len(msgs)-1].Metadata()
+		return err == nil && md.NumPending > 0
+	}
+	info, err := s.cons.Info(ctx) // nothing fetched: none left, or none allowed
+	return err == nil && info.NumPending > 0
 }
 
 // done forgets a message that was acked or handed back.
