@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/leadops/repost/internal/jsonscan"
 	"github.com/leadops/repost/policy"
 )
 
@@ -269,7 +270,7 @@ func subscriptionProblem(s string) string {
 func decodeString(raw json.RawMessage, dst *string) error {
 	switch k := rawKind(raw); k {
 	case "string":
-		s, ok := unquote(raw)
+		s, ok := jsonscan.Unquote(raw)
 		if !ok {
 			return json.Unmarshal(raw, dst) // names the error
 		}
@@ -290,7 +291,7 @@ func decodeStatusCode(raw json.RawMessage) (policy.Code, error) {
 	case "null":
 		return "", nil
 	case "string":
-		s, ok := unquote(raw)
+		s, ok := jsonscan.Unquote(raw)
 		if !ok {
 			return "", errors.New("must be a JSON string")
 		}

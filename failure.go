@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/leadops/repost/internal/jsonscan"
 	"github.com/leadops/repost/policy"
 )
 
@@ -161,7 +162,7 @@ func addCoded(m *marketoFailure, raw json.RawMessage) {
 func parseCode(raw json.RawMessage) (policy.Code, bool) {
 	text := string(bytes.TrimSpace(raw))
 	if strings.HasPrefix(text, `"`) {
-		s, ok := unquote(raw)
+		s, ok := jsonscan.Unquote(raw)
 		if !ok {
 			return "", false
 		}
@@ -182,7 +183,7 @@ func parseCode(raw json.RawMessage) (policy.Code, bool) {
 func asObject(raw json.RawMessage) obj {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
-		s, ok := unquote(raw)
+		s, ok := jsonscan.Unquote(raw)
 		if !ok || !json.Valid([]byte(s)) {
 			return nil
 		}
@@ -200,12 +201,12 @@ func asObject(raw json.RawMessage) obj {
 
 // asArray reads a valid JSON value as an array; nil for anything else.
 func asArray(raw json.RawMessage) []json.RawMessage {
-	a, _ := scanElements(raw)
+	a, _ := jsonscan.Elements(raw)
 	return a
 }
 
 func stringOf(raw json.RawMessage) string {
-	s, _ := unquote(raw)
+	s, _ := jsonscan.Unquote(raw)
 	return s
 }
 

@@ -3,6 +3,8 @@ package repost
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/leadops/repost/internal/jsonscan"
 )
 
 // The fast paths below serve the common case, a well-formed body, at a
@@ -49,12 +51,12 @@ func hasDuplicateOrDeep(data []byte, limit int) bool {
 				stack[n-1].expect = true
 			}
 		case '"':
-			end := stringEnd(data, i)
+			end := jsonscan.StringEnd(data, i)
 			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].expect {
 				f := &stack[n-1]
 				f.expect = false
 				key := data[i+1 : end-1]
-				if !plainString(key) { // compare keys as decoded
+				if !jsonscan.PlainString(key) { // compare keys as decoded
 					var s string
 					if json.Unmarshal(data[i:end], &s) != nil {
 						return true
@@ -91,57 +93,6 @@ func hasDuplicateOrDeep(data []byte, limit int) bool {
 	return false
 }
 
-// stringEnd returns the offset just after the string starting at data[i]
-// (a quote) in valid JSON.
-func stringEnd(data []byte, i int) int {
-	for j := i + 1; j < len(data); j++ {
-		switch data[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return len(data)
-}
-
-// valueEnd returns the offset just after the value starting at data[i] in
-// valid JSON.
-func valueEnd(data []byte, i int) int {
-	switch data[i] {
-	case '"':
-		return stringEnd(data, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(data); j++ {
-			switch data[j] {
-			case '"':
-				j = stringEnd(data, j) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return len(data)
-	}
-	j := i
-	for j < len(data) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(data[j])) {
-		j++
-	}
-	return j
-}
-
-func skipSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
-		i++
-	}
-	return i
-}
-
 // fastMembers is readObject for a plain JSON object: the same members, with
 // the same offsets. ok is false when data is not a plain object.
 func fastMembers(data []byte) (ms []member, ok bool) {
@@ -154,25 +105,25 @@ func fastMembers(data []byte) (ms []member, ok bool) {
 // scanMembers is fastMembers for data already known to be plain JSON
 // (a part of a plain body).
 func scanMembers(data []byte) (ms []member, ok bool) {
-	i := skipSpace(data, 0)
+	i := jsonscan.SkipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return nil, false
 	}
 	// Offsets as json.Decoder reports them after More(), which skips
 	// blanks: a member starts at its key (the first) or at its comma.
-	i = skipSpace(data, i+1)
+	i = jsonscan.SkipSpace(data, i+1)
 	for i < len(data) && data[i] != '}' {
 		start := i
 		if data[i] == ',' {
-			i = skipSpace(data, i+1)
+			i = jsonscan.SkipSpace(data, i+1)
 		}
-		kend := stringEnd(data, i)
-		key := keyOf(data[i:kend])
-		i = skipSpace(data, kend)
-		i = skipSpace(data, i+1) // the colon
-		vend := valueEnd(data, i)
+		kend := jsonscan.StringEnd(data, i)
+		key := jsonscan.Key(data[i:kend])
+		i = jsonscan.SkipSpace(data, kend)
+		i = jsonscan.SkipSpace(data, i+1) // the colon
+		vend := jsonscan.ValueEnd(data, i)
 		ms = append(ms, member{Key: key, Value: json.RawMessage(data[i:vend:vend]), start: int64(start), end: int64(vend)})
-		i = skipSpace(data, vend)
+		i = jsonscan.SkipSpace(data, vend)
 	}
 	return ms, true
 }
@@ -189,11 +140,11 @@ func fastValue(raw []byte, depth int) (v any, ok bool) {
 
 // scanValue is fastValue for a part of a plain body.
 func scanValue(raw []byte) (v any, ok bool) {
-	if skipSpace(raw, 0) == len(raw) {
+	if jsonscan.SkipSpace(raw, 0) == len(raw) {
 		return nil, false
 	}
-	v, end := parsePlain(raw, 0)
-	if skipSpace(raw, end) != len(raw) {
+	v, end := jsonscan.Parse(raw, 0)
+	if jsonscan.SkipSpace(raw, end) != len(raw) {
 		return nil, false
 	}
 	return v, true

@@ -8,6 +8,8 @@ import (
 	"io"
 	"sort"
 	"strconv"
+
+	"github.com/leadops/repost/internal/jsonscan"
 )
 
 // maxDepth bounds the nesting the strict walker follows: deep enough for any
@@ -227,7 +229,7 @@ func rawKind(raw []byte) string {
 // still means exactly what was sent. A raw already so is returned itself
 // (its capacity capped, so that appending copies): callers own raw.
 func compact(raw []byte) json.RawMessage {
-	if isCompact(raw) {
+	if jsonscan.IsCompact(raw) {
 		return raw[:len(raw):len(raw)]
 	}
 	var b, out bytes.Buffer

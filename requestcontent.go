@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/leadops/repost/internal/jsonscan"
 )
 
 // Defaults Marketo applies when a request leaves the parameter out.
@@ -110,7 +112,7 @@ func decodeInput(raw json.RawMessage, t trust) ([]Record, []json.RawMessage, err
 	}
 	var raws []json.RawMessage
 	if t {
-		raws, _ = scanElements(raw)
+		raws, _ = jsonscan.Elements(raw)
 	} else if err := json.Unmarshal(raw, &raws); err != nil {
 		_, serr := decodeStrict(raw, path) // names the syntax error with its path
 		if serr == nil {
@@ -156,7 +158,7 @@ func checkParam(key string, raw json.RawMessage, t trust) error {
 		return invalid(field, fmt.Sprintf("must be a %s, got %s", want, got))
 	}
 	if key == "action" {
-		s, _ := unquote(raw)
+		s, _ := jsonscan.Unquote(raw)
 		if s != "" && !syncActions[s] {
 			return invalid(field, fmt.Sprintf("%q is not one of createOnly, updateOnly, createOrUpdate, createDuplicate", truncate(s, 40)))
 		}
@@ -202,7 +204,7 @@ func (rc RequestContent) InputJSON() ([]json.RawMessage, error) {
 
 // param returns a string parameter, "" when absent or null.
 func (rc RequestContent) param(key string) string {
-	s, _ := unquote(rc.Params[key]) // types were checked when decoded or set
+	s, _ := jsonscan.Unquote(rc.Params[key]) // types were checked when decoded or set
 	return s
 }
 

@@ -63,7 +63,9 @@ func recordVerdict(results []marketo.Result, requestID string) verdict {
 		}
 		break
 	}
-	v.response, _ = json.Marshal(map[string]any{"requestId": requestID, "result": results})
+	if v.code != policy.CodeOK { // what a parked entry shows; an accepted event needs none
+		v.response, _ = json.Marshal(map[string]any{"requestId": requestID, "result": results})
+	}
 	return v
 }
 

@@ -1,12 +1,13 @@
 package marketotest
 
 import (
-	"bytes"
 	"encoding/json"
 	"mime"
 	"net/http"
 	"slices"
 	"strconv"
+
+	"github.com/leadops/repost/internal/jsonscan"
 )
 
 // leadsRequest is the body of Sync Leads and Push Lead.
@@ -81,24 +82,17 @@ func (s *Sim) parseRequest(r *http.Request, ep endpoint, body []byte) (*leadsReq
 	return req, "", ""
 }
 
+// decodeRecord reads one record of a body json.Unmarshal accepted, so
+// valid JSON: its fields in order, values as a JSON decoder with UseNumber
+// gives them.
 func decodeRecord(raw json.RawMessage) record {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	if i := jsonscan.SkipSpace(raw, 0); i >= len(raw) || raw[i] != '{' {
 		return record{bad: true}
 	}
 	var rec record
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return record{bad: true}
-		}
-		k, _ := t.(string)
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return record{bad: true}
-		}
-		rec.fields = append(rec.fields, kv{key: k, val: v})
+	for k, v := range jsonscan.Members(raw) {
+		val, _ := jsonscan.Parse(v, 0)
+		rec.fields = append(rec.fields, kv{key: k, val: val})
 	}
 	return rec
 }
