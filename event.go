@@ -270,7 +270,7 @@ func subscriptionProblem(s string) string {
 func decodeString(raw json.RawMessage, dst *string) error {
 	switch k := rawKind(raw); k {
 	case "string":
-		s, ok := jsonscan.Unquote(raw)
+		s, ok := jsonscan.Interned(raw) // an endpoint is shared, not copied
 		if !ok {
 			return json.Unmarshal(raw, dst) // names the error
 		}

@@ -56,7 +56,7 @@ func (e *Event) Failure() Failure {
 	var f Failure
 	outer, body := splitResponse(e.Response)
 	m := readMarketo(body)
-	timeout := isTrue(outer.get("handleTimeout"))
+	timeout := isTrue(outer.handleTimeout)
 	status, hasStatus := e.ResponseStatusCode.Number()
 	if hasStatus && status >= 100 && status <= 599 {
 		f.HTTPStatus = status
@@ -75,33 +75,20 @@ func (e *Event) Failure() Failure {
 	if f.Message == "" && f.Code != policy.CodeOK && f.Code != "" {
 		f.Message = e.ResponseReason
 		if f.Message == "" {
-			f.Message = firstString(outer.get("errors"))
+			f.Message = firstString(outer.errors)
 		}
 	}
 	return f
 }
 
-// obj is a JSON object read as its members; get gives a key's value as
-// encoding/json's map would (the last of repeated keys), nil when absent.
-type obj []member
-
-func (o obj) get(key string) json.RawMessage {
-	var v json.RawMessage
-	for _, m := range o {
-		if m.Key == key {
-			v = m.Value
-		}
-	}
-	return v
-}
-
-func (o obj) has(key string) bool {
-	for _, m := range o {
-		if m.Key == key {
-			return true
-		}
-	}
-	return false
+// obj holds the keys Failure reads from one JSON object, each nil when
+// absent and the last of repeated keys as encoding/json's map keeps it; ok
+// is set when the value was an object.
+type obj struct {
+	ok                                                         bool
+	marketoResponse, handleTimeout, errors, requestID, success json.RawMessage
+	result, reasons, code, message, reasonCode, statusCode     json.RawMessage
+	reason                                                     json.RawMessage
 }
 
 // splitResponse returns DAP's outer envelope and the Marketo body inside it.
@@ -110,40 +97,38 @@ func (o obj) has(key string) bool {
 // response that is not valid JSON has neither.
 func splitResponse(raw json.RawMessage) (outer, body obj) {
 	if !json.Valid(raw) {
-		return nil, nil
+		return obj{}, obj{}
 	}
 	outer = asObject(raw)
-	if outer.has("marketoResponse") {
-		return outer, asObject(outer.get("marketoResponse"))
+	if outer.marketoResponse != nil {
+		return outer, asObject(outer.marketoResponse)
 	}
-	for _, k := range []string{"requestId", "success", "result"} {
-		if outer.has(k) {
-			return outer, outer
-		}
+	if outer.requestID != nil || outer.success != nil || outer.result != nil {
+		return outer, outer
 	}
-	return outer, nil
+	return outer, obj{}
 }
 
 func readMarketo(body obj) marketoFailure {
 	var m marketoFailure
-	if body == nil {
+	if !body.ok {
 		return m
 	}
-	addCoded(&m, body.get("errors"))
-	for _, r := range asArray(body.get("result")) {
+	addCoded(&m, body.errors)
+	for _, r := range asArray(body.result) {
 		item := asObject(r)
-		addCoded(&m, item.get("reasons"))
-		if c, ok := parseCode(item.get("code")); ok {
-			m.add(c, stringOf(item.get("message")))
+		addCoded(&m, item.reasons)
+		if c, ok := parseCode(item.code); ok {
+			m.add(c, stringOf(item.message))
 		}
-		addCoded(&m, item.get("errors"))
+		addCoded(&m, item.errors)
 	}
-	rc := asObject(body.get("reasonCode"))
-	c, ok := parseCode(rc.get("statusCode"))
+	rc := asObject(body.reasonCode)
+	c, ok := parseCode(rc.statusCode)
 	if ok && c != "200" {
-		m.add(c, stringOf(rc.get("reason")))
+		m.add(c, stringOf(rc.reason))
 	}
-	m.ok = len(m.codes) == 0 && (c == "200" || isTrue(body.get("success")))
+	m.ok = len(m.codes) == 0 && (c == "200" || isTrue(body.success))
 	return m
 }
 
@@ -151,8 +136,8 @@ func readMarketo(body obj) marketoFailure {
 func addCoded(m *marketoFailure, raw json.RawMessage) {
 	for _, item := range asArray(raw) {
 		o := asObject(item)
-		if c, ok := parseCode(o.get("code")); ok {
-			m.add(c, stringOf(o.get("message")))
+		if c, ok := parseCode(o.code); ok {
+			m.add(c, stringOf(o.message))
 		}
 	}
 }
@@ -179,24 +164,49 @@ func parseCode(raw json.RawMessage) (policy.Code, bool) {
 }
 
 // asObject reads a valid JSON value as an object, or a JSON string holding
-// one; nil for anything else.
+// one; not ok for anything else.
 func asObject(raw json.RawMessage) obj {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
 		s, ok := jsonscan.Unquote(raw)
 		if !ok || !json.Valid([]byte(s)) {
-			return nil
+			return obj{}
 		}
 		raw = bytes.TrimSpace([]byte(s))
 	}
 	if len(raw) == 0 || raw[0] != '{' {
-		return nil
+		return obj{}
 	}
-	ms, _ := scanMembers(raw)
-	if ms == nil {
-		ms = obj{} // an empty object is an object
+	o := obj{ok: true}
+	for k, v := range jsonscan.Members(raw) {
+		switch k {
+		case "marketoResponse":
+			o.marketoResponse = v
+		case "handleTimeout":
+			o.handleTimeout = v
+		case "errors":
+			o.errors = v
+		case "requestId":
+			o.requestID = v
+		case "success":
+			o.success = v
+		case "result":
+			o.result = v
+		case "reasons":
+			o.reasons = v
+		case "code":
+			o.code = v
+		case "message":
+			o.message = v
+		case "reasonCode":
+			o.reasonCode = v
+		case "statusCode":
+			o.statusCode = v
+		case "reason":
+			o.reason = v
+		}
 	}
-	return ms
+	return o
 }
 
 // asArray reads a valid JSON value as an array; nil for anything else.

@@ -112,6 +112,9 @@ func scanMembers(data []byte) (ms []member, ok bool) {
 	// Offsets as json.Decoder reports them after More(), which skips
 	// blanks: a member starts at its key (the first) or at its comma.
 	i = jsonscan.SkipSpace(data, i+1)
+	if i < len(data) && data[i] != '}' {
+		ms = make([]member, 0, 12) // an event's keys in one allocation
+	}
 	for i < len(data) && data[i] != '}' {
 		start := i
 		if data[i] == ',' {

@@ -158,7 +158,7 @@ func checkParam(key string, raw json.RawMessage, t trust) error {
 		return invalid(field, fmt.Sprintf("must be a %s, got %s", want, got))
 	}
 	if key == "action" {
-		s, _ := jsonscan.Unquote(raw)
+		s, _ := jsonscan.Interned(raw)
 		if s != "" && !syncActions[s] {
 			return invalid(field, fmt.Sprintf("%q is not one of createOnly, updateOnly, createOrUpdate, createDuplicate", truncate(s, 40)))
 		}
@@ -204,7 +204,7 @@ func (rc RequestContent) InputJSON() ([]json.RawMessage, error) {
 
 // param returns a string parameter, "" when absent or null.
 func (rc RequestContent) param(key string) string {
-	s, _ := jsonscan.Unquote(rc.Params[key]) // types were checked when decoded or set
+	s, _ := jsonscan.Interned(rc.Params[key]) // types were checked when decoded or set
 	return s
 }
 

@@ -181,6 +181,14 @@ func (e *Engine) Rule(c Code) Row {
 		Default: !listed, Description: r.description()}
 }
 
+// Action is the action of c's effective rule: what Decide answers for a
+// first failure (no attempt used yet), at a fraction of its cost, for
+// callers that only need to know whether to go on.
+func (e *Engine) Action(c Code) Action {
+	r, _, _ := e.rule(c)
+	return r.action
+}
+
 // Table returns the rows of every code the contract lists, every code the
 // seed documents name and every overridden code, sorted: numbers
 // ascending, then named codes alphabetically.

@@ -276,3 +276,23 @@ func TestDecideConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Action answers what Decide answers for a first failure, for every code of
+// the table, unlisted codes and overridden ones.
+func TestActionIsDecidesFirstAction(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for _, cfg := range []policy.Config{{}, {Overrides: map[policy.Code]policy.Action{
+		"1004": policy.ActionSkip, "604": policy.ActionThrottle, "606": policy.ActionRetry, "413": policy.ActionPark, "timeout": policy.ActionHalt,
+	}}} {
+		e := mustPolicy(t, cfg)
+		codes := []policy.Code{"99999", "1", "200", "0"}
+		for _, r := range e.Table() {
+			codes = append(codes, r.Code)
+		}
+		for _, c := range codes {
+			if got, want := e.Action(c), e.Decide(policy.Input{Code: c, Now: now}).Action; got != want {
+				t.Errorf("Action(%s) = %s, Decide says %s", c, got, want)
+			}
+		}
+	}
+}

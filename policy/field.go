@@ -49,6 +49,9 @@ const maxField = 100
 // shapes are tried for every code, since the code and the message of one
 // DAP log row do not always come from the same level of the response.
 func FieldFromMessage(code Code, msg string) string {
+	if !mayNameField(msg) { // most messages: no pattern to run
+		return impliedFields[code]
+	}
 	msg = quotes.Replace(msg)
 	for _, re := range fieldShapes {
 		if m := re.FindStringSubmatch(msg); m != nil && plausibleField(m[1]) {
@@ -68,4 +71,24 @@ func plausibleField(s string) bool {
 		}
 	}
 	return true
+}
+
+// mayNameField reports whether msg holds a word every field shape needs.
+// The words' letters have no case forms outside ASCII, so an ASCII
+// case-insensitive search finds what the (?i) patterns would.
+func mayNameField(msg string) bool {
+	return containsFoldASCII(msg, "field") || containsFoldASCII(msg, "parameter") || containsFoldASCII(msg, "cannot")
+}
+
+func containsFoldASCII(s, word string) bool {
+	for i := 0; i+len(word) <= len(s); i++ {
+		j := 0
+		for j < len(word) && s[i+j]|0x20 == word[j] {
+			j++
+		}
+		if j == len(word) {
+			return true
+		}
+	}
+	return false
 }

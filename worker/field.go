@@ -16,10 +16,12 @@ func isRequeue(ev *repost.Event) bool { return requeueOf(ev) != "" }
 // requeueOf is the eventId a requeued event replays ("" for others); its
 // outcome carries it, so the chain from parked lead to result can be followed.
 func requeueOf(ev *repost.Event) string {
-	var id string
-	if raw, ok := ev.Extra["requeueOf"]; ok {
-		_ = json.Unmarshal(raw, &id)
+	raw, ok := ev.Extra["requeueOf"]
+	if !ok {
+		return ""
 	}
+	var id string
+	_ = json.Unmarshal(raw, &id)
 	return id
 }
 

@@ -339,6 +339,9 @@ func (s *subRunner) decideOriginal(m jetstream.Msg, raw []byte, ev *repost.Event
 			Reason: "the original post-out did not fail"}, nil, false)
 		return true
 	}
+	if a := s.w.pol.Action(fl.Code); a != policy.ActionPark && a != policy.ActionSkip {
+		return false // reposted: the decision and its reason come with the call's answer
+	}
 	d := s.w.pol.Decide(policy.Input{Code: fl.Code, Message: fl.Message, Now: now, Window: s.sub.Limits.Window})
 	switch d.Action {
 	case policy.ActionPark:

@@ -45,6 +45,8 @@ type Marketo interface {
 // Decider is the policy engine.
 type Decider interface {
 	Decide(in policy.Input) policy.Decision
+	// Action is Decide's action for a first failure, without its reason.
+	Action(c policy.Code) policy.Action
 }
 
 var (

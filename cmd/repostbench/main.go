@@ -31,7 +31,7 @@ type options struct {
 	out, svg, chaos, repostd string
 	events, backlog, drain   int
 	micro                    bool
-	cpuprofile               string
+	cpuprofile, memprofile   string
 	only                     string
 }
 
@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.drain, "drain", 100000, "events of the three-replica drain under Marketo's limits")
 	fs.BoolVar(&o.micro, "micro", true, "include the go test micro-benchmarks of quota and marketo")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the end-to-end throughput run")
+	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile of the end-to-end throughput run")
 	fs.StringVar(&o.only, "only", "", "run only this figure (throughput or backlog), print it, write no report")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -63,10 +64,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	say("throughput: raw JetStream consume+ack versus end to end, %d events each", o.events)
-	if err := measureThroughput(ctx, o.events, o.cpuprofile, rep); err != nil {
+	if err := measureThroughput(ctx, o.events, profiles{o.cpuprofile, o.memprofile}, rep); err != nil {
 		return fmt.Errorf("throughput: %w", err)
 	}
-	say("  raw %.0f/s, end to end %.0f/s (%.2f of raw; %.2f cores busy)", rep.Raw.PerSecond, rep.E2E.PerSecond, rep.E2E.PerSecond/rep.Raw.PerSecond, rep.E2E.CPU)
+	say("  raw %.0f/s (%.2f cores busy), end to end %.0f/s (%.2f of raw; %.2f cores busy)", rep.Raw.PerSecond, rep.Raw.CPU, rep.E2E.PerSecond, rep.E2E.PerSecond/rep.Raw.PerSecond, rep.E2E.CPU)
 	if o.only == "throughput" {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -36,13 +37,13 @@ func cpuTime() time.Duration {
 // measureThroughput runs, on the same embedded server and the same events,
 // the raw JetStream consume+ack rate and repost's end-to-end rate with every
 // limit off (simulator and limiter), one replica.
-func measureThroughput(ctx context.Context, n int, cpuprofile string, rep *report) error {
+func measureThroughput(ctx context.Context, n int, prof profiles, rep *report) error {
 	events := okEvents(n)
 	var err error
 	if rep.Raw, err = rawRate(ctx, events); err != nil {
 		return err
 	}
-	rep.E2E, err = e2eRate(ctx, events, cpuprofile)
+	rep.E2E, err = e2eRate(ctx, events, prof)
 	return err
 }
 
@@ -82,7 +83,7 @@ func rawRate(ctx context.Context, events []fixture.Event) (rate, error) {
 	if err != nil {
 		return rate{}, err
 	}
-	start, got := time.Now(), 0
+	start, cpu0, got := time.Now(), cpuTime(), 0
 	for got < len(events) {
 		mb, err := cons.Fetch(1200, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
@@ -105,11 +106,12 @@ func rawRate(ctx context.Context, events []fixture.Event) (rate, error) {
 		return rate{}, err
 	}
 	s := time.Since(start).Seconds()
-	return rate{Events: got, Seconds: s, PerSecond: float64(got) / s}, nil
+	cpu := (cpuTime() - cpu0).Seconds()
+	return rate{Events: got, Seconds: s, PerSecond: float64(got) / s, CPU: cpu / s}, nil
 }
 
 // e2eRate drains the same events through the worker into the simulator.
-func e2eRate(ctx context.Context, events []fixture.Event, cpuprofile string) (rate, error) {
+func e2eRate(ctx context.Context, events []fixture.Event, prof profiles) (rate, error) {
 	e, q, cleanup, err := fresh(ctx)
 	if err != nil {
 		return rate{}, err
@@ -121,8 +123,13 @@ func e2eRate(ctx context.Context, events []fixture.Event, cpuprofile string) (ra
 	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true, CallLogSize: 1})
 	defer sim.Close()
 	limits := quota.Limits{DailyQuota: 1 << 30, CallsPerWindow: 1 << 20, Window: time.Second, MaxConcurrency: 16, LeaseTTL: time.Minute}
-	if cpuprofile != "" { // the drain only, not the publishing
-		f, err := os.Create(cpuprofile)
+	if prof.mem != "" { // the drain's allocations only
+		runtime.MemProfileRate = 64 << 10
+		runtime.GC()
+		defer writeAllocs(prof.mem)
+	}
+	if prof.cpu != "" { // the drain only, not the publishing
+		f, err := os.Create(prof.cpu)
 		if err != nil {
 			return rate{}, err
 		}
@@ -145,4 +152,17 @@ func e2eRate(ctx context.Context, events []fixture.Event, cpuprofile string) (ra
 		return rate{}, err
 	}
 	return rate{Events: len(events), Seconds: s, PerSecond: float64(len(events)) / s, CPU: cpu / s}, nil
+}
+
+// profiles are where to write the end-to-end run's profiles ("" for none).
+type profiles struct{ cpu, mem string }
+
+// writeAllocs writes the allocations made since the profile was reset.
+func writeAllocs(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = pprof.Lookup("allocs").WriteTo(f, 0)
 }

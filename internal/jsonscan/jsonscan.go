@@ -202,20 +202,25 @@ func IsCompact(raw []byte) bool {
 	return true
 }
 
-// Key is Unquote for an object key of valid JSON: the keys events and
-// Marketo bodies repeat millions of times come from a table, not an
-// allocation.
-func Key(raw []byte) string {
-	if len(raw) >= 2 {
-		if s, ok := commonKeys[string(raw[1:len(raw)-1])]; ok {
-			return s
+// Interned is Unquote for the strings events and Marketo bodies repeat
+// millions of times (keys, actions, endpoints, common field names): those
+// come from a table, not an allocation.
+func Interned(raw []byte) (s string, ok bool) {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' {
+		if s, ok := common[string(raw[1:n-1])]; ok {
+			return s, true
 		}
 	}
-	s, _ := Unquote(raw)
+	return Unquote(raw)
+}
+
+// Key is Interned for an object key of valid JSON.
+func Key(raw []byte) string {
+	s, _ := Interned(raw)
 	return s
 }
 
-var commonKeys = func() map[string]string {
+var common = func() map[string]string {
 	m := map[string]string{}
 	for _, k := range []string{
 		// the event (CONTRACT §3) and the request body
@@ -228,6 +233,9 @@ var commonKeys = func() map[string]string {
 		// common lead fields
 		"email", "firstName", "lastName", "company", "title", "phone", "numberOfEmployees", "role",
 		"jobTitle", "country", "state", "city", "postalCode", "leadSource", "website", "industry",
+		// values: actions, endpoints, statuses
+		"createOrUpdate", "createOnly", "updateOnly", "createDuplicate", "/rest/v1/leads.json",
+		"/rest/v1/leads/push.json", "created", "updated", "skipped",
 	} {
 		m[k] = k
 	}

@@ -100,16 +100,21 @@ func FuzzAgainstEncodingJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) { check(t, raw) })
 }
 
-func TestKeyTable(t *testing.T) {
-	for k, v := range commonKeys {
+func TestInterned(t *testing.T) {
+	for k, v := range common {
 		if k != v {
-			t.Errorf("commonKeys[%q] = %q", k, v)
+			t.Errorf("common[%q] = %q", k, v)
 		}
 		if got := Key([]byte(`"` + k + `"`)); got != k {
-			t.Errorf("Key(%q) = %q", k, got)
+			t.Errorf("Interned(%q) = %q", k, got)
 		}
 	}
 	if got := Key([]byte(`"em\u0061il"`)); got != "email" {
 		t.Errorf("an escaped key: %q", got)
+	}
+	for _, raw := range []string{`null`, `12`, `xemailx`, `"email`, `email"`, `true`} {
+		if got, ok := Interned([]byte(raw)); got != "" || ok {
+			t.Errorf("Interned(%s) = %q, want \"\" (not a JSON string)", raw, got)
+		}
 	}
 }
