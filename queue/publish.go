@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -49,7 +48,7 @@ func (q *Queue) NewBatch() *Batch { return &Batch{q: q} }
 
 // Outcome adds an outcome on the outcome subject of its subscription.
 func (b *Batch) Outcome(o *repost.Outcome) {
-	data, err := json.Marshal(o)
+	data, err := o.AppendJSON(make([]byte, 0, 256))
 	if err != nil {
 		b.fail(fmt.Errorf("queue: encode outcome %s: %w", o.EventID, err))
 		return

@@ -114,19 +114,6 @@ func (q *Queue) ConsumerFor(ctx context.Context, sub string) (jetstream.Consumer
 	})
 }
 
-// UnroutedConsumer returns the catch-all consumer over every failed event.
-func (q *Queue) UnroutedConsumer(ctx context.Context) (jetstream.Consumer, error) {
-	return q.ensureConsumer(ctx, StreamFailed, jetstream.ConsumerConfig{
-		Durable:       ConsumerUnrouted,
-		Description:   "repost: parks events of subscriptions missing from the config",
-		FilterSubject: q.Subjects.All("failed"),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       orDefault(q.opts.AckWait, 2*time.Minute),
-		MaxDeliver:    -1,
-		MaxAckPending: 10000,
-	})
-}
-
 // SucceededConsumer returns the consumer of success notices.
 func (q *Queue) SucceededConsumer(ctx context.Context) (jetstream.Consumer, error) {
 	return q.ensureConsumer(ctx, StreamSucceeded, jetstream.ConsumerConfig{

@@ -17,8 +17,6 @@ const (
 	// BucketEvents is the key-value bucket of per-event state (attempts).
 	BucketEvents = "REPOST_EVENTS"
 
-	// ConsumerUnrouted is the catch-all consumer for unknown subscriptions.
-	ConsumerUnrouted = "repost-unrouted"
 	// ConsumerSucceeded reads the optional success notices of the pipeline.
 	ConsumerSucceeded = "repost-succeeded"
 

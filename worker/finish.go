@@ -56,11 +56,11 @@ func (f *finisher) outcomeAt(msg jetstream.Msg, o *repost.Outcome, parked []byte
 }
 
 // flush publishes, waits for the acks, then acks the originals. When
-// publishing fails, the originals are handed back for a later delivery:
-// nothing is acked that has no outcome.
-func (f *finisher) flush(ctx context.Context) {
+// publishing fails, the originals are handed back for a later delivery
+// (and the error returned): nothing is acked that has no outcome.
+func (f *finisher) flush(ctx context.Context) error {
 	if len(f.acks) == 0 {
-		return
+		return nil
 	}
 	if err := f.b.Wait(ctx); err != nil {
 		f.w.log.Error("publishing outcomes failed; handing the events back", zap.Error(err), zap.Int("events", len(f.acks)))
@@ -68,7 +68,7 @@ func (f *finisher) flush(ctx context.Context) {
 			_ = m.NakWithDelay(2 * time.Second)
 		}
 		f.reset()
-		return
+		return err
 	}
 	for _, m := range f.acks {
 		if err := m.Ack(); err != nil {
@@ -84,6 +84,7 @@ func (f *finisher) flush(ctx context.Context) {
 	}
 	f.markAll(ctx)
 	f.reset()
+	return nil
 }
 
 // markAll records the success marks, one round trip per subscription.

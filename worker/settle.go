@@ -178,7 +178,7 @@ func (s *subRunner) apply(ctx context.Context, b *batch, verdicts []verdict) {
 			finished = append(finished, it)
 		}
 	}
-	f.flush(ctx)
+	_ = f.flush(ctx) // on failure the events were handed back
 	s.doneItems(finished)
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
@@ -15,32 +16,104 @@ import (
 )
 
 // runUnrouted parks the events of subscriptions missing from the config
-// (and those whose subject cannot name one). Events of configured
-// subscriptions are acked here without a second thought: their own
-// consumer handles them.
-func (w *Worker) runUnrouted(ctx context.Context, cons jetstream.Consumer) {
+// (and those whose subject cannot name one). It looks for them by subject
+// every UnroutedScan (see queue/unrouted.go for why not with a catch-all
+// consumer): events of configured subscriptions are never read here.
+func (w *Worker) runUnrouted(ctx context.Context) {
 	for ctx.Err() == nil {
-		mb, err := cons.Fetch(1000, jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			sleepCtx(ctx, time.Second)
-			continue
+		if err := w.scanUnrouted(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("scanning for unrouted events failed; trying again", zap.Error(err))
 		}
-		f := w.newFinisher()
-		var skip []jetstream.Msg
-		for m := range mb.Messages() {
-			sub, ok := w.q.Subjects.SubscriptionOf("failed", m.Subject())
-			if ok && w.subs[sub] != nil {
-				skip = append(skip, m)
-				continue
-			}
-			w.parkUnrouted(f, m, sub, ok)
-		}
-		f.flush(context.WithoutCancel(ctx))
-		for _, m := range skip {
-			_ = m.Ack()
-		}
+		sleepCtx(ctx, w.cfg.UnroutedScan)
 	}
 }
+
+// scanUnrouted parks every event not yet handled on the subjects of
+// subscriptions missing from the config.
+func (w *Worker) scanUnrouted(ctx context.Context) error {
+	subjects, err := w.q.FailedSubjects(ctx)
+	if err != nil {
+		return err
+	}
+	for subject := range subjects {
+		sub, ok := w.q.Subjects.SubscriptionOf("failed", subject)
+		if ok && w.subs[sub] != nil {
+			continue
+		}
+		if err := w.drainUnrouted(ctx, subject, sub, ok); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unroutedBatch is how many events are parked between two records of
+// progress.
+const unroutedBatch = 100
+
+// drainUnrouted parks the events of one subject after its recorded
+// progress, recording progress after each batch once JetStream has
+// acknowledged the batch's parked entries and outcomes. A crash between the
+// two parks a batch again, which the de-duplication of those streams
+// absorbs; two replicas on the same subject part at the first record.
+func (w *Worker) drainUnrouted(ctx context.Context, subject, sub string, subjectOK bool) error {
+	p, err := w.q.UnroutedProgress(ctx, subject)
+	if err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		f := w.newFinisher()
+		next, n := p.Done+1, 0
+		for ; n < unroutedBatch; n++ {
+			m, err := w.q.NextFailed(ctx, subject, next)
+			if err != nil {
+				return err
+			}
+			if m == nil {
+				break
+			}
+			w.parkUnrouted(f, storedMsg{m}, sub, subjectOK)
+			next = m.Sequence + 1
+		}
+		if n == 0 {
+			return nil
+		}
+		if err := f.flush(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
+		if p, err = w.q.SaveUnroutedProgress(ctx, subject, p, next-1); errors.Is(err, queue.ErrProgressMoved) {
+			if p, err = w.q.UnroutedProgress(ctx, subject); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// storedMsg is an event read from the stream by sequence, finished like a
+// delivered one: there is no delivery to acknowledge, progress is recorded
+// instead.
+type storedMsg struct{ m *jetstream.RawStreamMsg }
+
+var _ jetstream.Msg = storedMsg{}
+
+func (s storedMsg) Metadata() (*jetstream.MsgMetadata, error) {
+	return &jetstream.MsgMetadata{Sequence: jetstream.SequencePair{Stream: s.m.Sequence}, NumDelivered: 1,
+		Stream: queue.StreamFailed, Timestamp: s.m.Time}, nil
+}
+func (s storedMsg) Data() []byte                     { return s.m.Data }
+func (s storedMsg) Headers() nats.Header             { return s.m.Header }
+func (s storedMsg) Subject() string                  { return s.m.Subject }
+func (s storedMsg) Reply() string                    { return "" }
+func (s storedMsg) Ack() error                       { return nil }
+func (s storedMsg) DoubleAck(context.Context) error  { return nil }
+func (s storedMsg) Nak() error                       { return nil }
+func (s storedMsg) NakWithDelay(time.Duration) error { return nil }
+func (s storedMsg) InProgress() error                { return nil }
+func (s storedMsg) Term() error                      { return nil }
+func (s storedMsg) TermWithReason(string) error      { return nil }
 
 func (w *Worker) parkUnrouted(f *finisher, m jetstream.Msg, sub string, subjectOK bool) {
 	now := w.cfg.Now()

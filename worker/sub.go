@@ -231,7 +231,7 @@ func (s *subRunner) prepareChunk(ctx context.Context, msgs []jetstream.Msg) []*i
 			finished = append(finished, p.msg)
 		}
 	}
-	f.flush(ctx)
+	_ = f.flush(ctx) // on failure the events were handed back
 	s.done(finished...)
 	return items
 }

@@ -84,9 +84,15 @@ type Config struct {
 	// Unrouted parks events of subscriptions missing from the config; it is on
 	// unless disabled (only one worker of a fleet needs it, but more are safe).
 	DisableUnrouted bool
+	// UnroutedScan is how often the failed stream's subjects are searched
+	// for subscriptions missing from the config: 5 s by default.
+	UnroutedScan time.Duration
 }
 
 func (c *Config) defaults() {
+	if c.UnroutedScan <= 0 {
+		c.UnroutedScan = 5 * time.Second
+	}
 	if c.Linger <= 0 {
 		c.Linger = 200 * time.Millisecond
 	}
@@ -191,12 +197,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		go func(s *subRunner) { defer wg.Done(); s.run(ctx, work) }(s)
 	}
 	if !w.cfg.DisableUnrouted {
-		cons, err := w.q.UnroutedConsumer(ctx)
-		if err != nil {
-			return err
-		}
 		wg.Add(1)
-		go func() { defer wg.Done(); w.runUnrouted(ctx, cons) }()
+		go func() { defer wg.Done(); w.runUnrouted(ctx) }()
 	}
 	if cons, err := w.q.SucceededConsumer(ctx); err == nil {
 		wg.Add(1)

@@ -127,10 +127,7 @@ func (r *runner) connect(ctx context.Context) error {
 	if err := q.Ensure(cctx); err != nil {
 		return err
 	}
-	if _, err := q.ConsumerFor(cctx, fixture.Sub); err != nil {
-		return err
-	}
-	_, err = q.UnroutedConsumer(cctx)
+	_, err = q.ConsumerFor(cctx, fixture.Sub)
 	return err
 }
 

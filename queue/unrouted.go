@@ -1,0 +1,122 @@
+package queue
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Events of subscriptions missing from the config are found by subject, not
+// by a catch-all consumer: a consumer over dap.postout.failed.> would have
+// every event of every configured subscription delivered and acked a second
+// time, which doubled JetStream's work per event. Instead the worker lists
+// the subjects the failed stream holds (one request), and reads the events
+// of the unknown ones by sequence, keeping how far it got per subject in the
+// REPOST_EVENTS bucket. The bucket's 30-day TTL outlives the stream's 14-day
+// age limit, so a subject's progress is never forgotten while one of its
+// events remains.
+
+// FailedSubjects returns the subjects the failed stream holds events on,
+// with their counts.
+func (q *Queue) FailedSubjects(ctx context.Context) (map[string]uint64, error) {
+	s, err := q.JS.Stream(ctx, StreamFailed)
+	if err != nil {
+		return nil, fmt.Errorf("queue: stream %s: %w", StreamFailed, err)
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(q.Subjects.All("failed")))
+	if err != nil {
+		return nil, fmt.Errorf("queue: subjects of %s: %w", StreamFailed, err)
+	}
+	return info.State.Subjects, nil
+}
+
+// NextFailed returns the first event on subject at or after sequence seq,
+// and nil when there is none.
+func (q *Queue) NextFailed(ctx context.Context, subject string, seq uint64) (*jetstream.RawStreamMsg, error) {
+	s, err := q.JS.Stream(ctx, StreamFailed)
+	if err != nil {
+		return nil, fmt.Errorf("queue: stream %s: %w", StreamFailed, err)
+	}
+	m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("queue: next event on %s: %w", subject, err)
+	}
+	return m, nil
+}
+
+// Progress is how far the events of one unrouted subject were handled.
+type Progress struct {
+	Done     uint64 // the last stream sequence handled; 0 for none
+	revision uint64 // of the bucket entry, 0 when there is none yet
+}
+
+func progressKey(subject string) string {
+	sum := sha256.Sum256([]byte(subject))
+	return "u." + hex.EncodeToString(sum[:16])
+}
+
+// UnroutedProgress returns how far the events of subject were handled. A
+// subject never handled starts after the ack floor of the subscription's
+// own consumer when there is one (the subscription was configured before),
+// else at its first event.
+func (q *Queue) UnroutedProgress(ctx context.Context, subject string) (Progress, error) {
+	if q.events == nil {
+		return Progress{}, errors.New("queue: Ensure was not called")
+	}
+	e, err := q.events.Get(ctx, progressKey(subject))
+	switch {
+	case err == nil:
+		done, perr := strconv.ParseUint(string(e.Value()), 10, 64)
+		if perr != nil {
+			return Progress{}, fmt.Errorf("queue: progress of %s: %w", subject, perr)
+		}
+		return Progress{Done: done, revision: e.Revision()}, nil
+	case !errors.Is(err, jetstream.ErrKeyNotFound):
+		return Progress{}, fmt.Errorf("queue: progress of %s: %w", subject, err)
+	}
+	var p Progress
+	if sub, ok := q.Subjects.SubscriptionOf("failed", subject); ok && ValidToken(sub) {
+		c, err := q.JS.Consumer(ctx, StreamFailed, ConsumerName(sub))
+		if err == nil {
+			p.Done = c.CachedInfo().AckFloor.Stream
+		} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return Progress{}, fmt.Errorf("queue: consumer of %s: %w", sub, err)
+		}
+	}
+	return p, nil
+}
+
+// ErrProgressMoved is returned when another replica recorded progress on
+// the same subject first; reading the progress again resumes after it.
+var ErrProgressMoved = errors.New("queue: unrouted progress moved")
+
+// SaveUnroutedProgress records that the events of subject up to sequence
+// done are handled, provided nobody recorded progress since p was read.
+func (q *Queue) SaveUnroutedProgress(ctx context.Context, subject string, p Progress, done uint64) (Progress, error) {
+	if q.events == nil {
+		return p, errors.New("queue: Ensure was not called")
+	}
+	value := []byte(strconv.FormatUint(done, 10))
+	var rev uint64
+	var err error
+	if p.revision == 0 {
+		rev, err = q.events.Create(ctx, progressKey(subject), value)
+	} else {
+		rev, err = q.events.Update(ctx, progressKey(subject), value, p.revision)
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return p, ErrProgressMoved
+	}
+	if err != nil {
+		return p, fmt.Errorf("queue: save progress of %s: %w", subject, err)
+	}
+	return Progress{Done: done, revision: rev}, nil
+}

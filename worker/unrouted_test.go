@@ -1,0 +1,138 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/leadops/repost"
+	"github.com/leadops/repost/internal/fixture"
+	"github.com/leadops/repost/marketo"
+	"github.com/leadops/repost/marketo/marketotest"
+	"github.com/leadops/repost/policy"
+	"github.com/leadops/repost/quota"
+	"github.com/leadops/repost/worker"
+)
+
+func fastScan(c *worker.Config) { c.UnroutedScan = 100 * time.Millisecond }
+
+var roomyLimits = quota.Limits{DailyQuota: 1 << 20, CallsPerWindow: 1000, Window: time.Second, MaxConcurrency: 4, LeaseTTL: time.Minute}
+
+// steadyOutcomes checks that the outcome count stays at n over several
+// scans: no event is parked twice.
+func (r *rig) steadyOutcomes(n int) {
+	r.t.Helper()
+	for range 10 {
+		if got := r.outcomeCount(); got != n {
+			r.t.Fatalf("%d outcomes, want %d", got, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Events of a subscription missing from the config, and of a subject that
+// names none, are parked once each, by two replicas scanning the same
+// subjects; the configured subscription's events are never read by the
+// scan; events published after a scan are found by the next.
+func TestUnroutedEventsParkedBySubject(t *testing.T) {
+	r := newRig(t)
+	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true})
+	t.Cleanup(sim.Close)
+	at := time.Now().Add(-time.Minute)
+	var evs []fixture.Event
+	for i := range 300 { // 250 unknown: several batches of progress
+		s := fixture.Unknown
+		if i < 50 {
+			s = fixture.Sub
+		}
+		evs = append(evs, fixture.Build(i, fixture.KindOK, at, s))
+	}
+	r.publish(evs)
+	ctx := context.Background()
+	if _, err := r.pub.JS.Publish(ctx, "dap.postout.failed.a.b", fixture.Build(900, fixture.KindOK, at, "ZZZ").Data,
+		jetstream.WithMsgID("evt-bad-subject")); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
+			[]sub{{id: fixture.Sub, sim: sim, limits: roomyLimits, tokens: marketo.NewMemoryTokenStore()}},
+			replicaOptions{mod: fastScan})
+	}
+	r.waitOutcomes(301, time.Minute)
+	var more []fixture.Event
+	for i := 300; i < 320; i++ {
+		more = append(more, fixture.Build(i, fixture.KindOK, at, fixture.Unknown))
+	}
+	r.publish(more)
+	r.waitOutcomes(321, time.Minute)
+	r.steadyOutcomes(321)
+
+	outs, parked := r.outcomes(), r.parked()
+	for i, e := range append(evs, more...) {
+		got := outs[e.ID]
+		if len(got) != 1 {
+			t.Fatalf("%s: %d outcomes, want 1", e.ID, len(got))
+		}
+		switch {
+		case i < 50:
+			if got[0].Kind != repost.KindReposted {
+				t.Errorf("%s of a configured subscription: %+v", e.ID, got[0])
+			}
+		default:
+			p := parked[e.ID]
+			if got[0].Kind != repost.KindParked || got[0].Code != policy.CodeUnknownSubscription ||
+				p == nil || p.Subscription != fixture.Unknown {
+				t.Errorf("%s of an unknown subscription: %+v, parked %+v", e.ID, got[0], p)
+			}
+		}
+	}
+	bad := outs["evt-000900"]
+	if len(bad) != 1 || bad[0].Kind != repost.KindRejected || bad[0].Subscription != "_" {
+		t.Errorf("event on a subject naming no subscription: %+v", bad)
+	}
+	if st := sim.Stats(); st.Records != 50 {
+		t.Errorf("simulator saw %d records, want the 50 of the configured subscription", st.Records)
+	}
+}
+
+// A subscription taken out of the config leaves what its consumer already
+// acknowledged alone: only the events it had not handled are parked.
+func TestUnroutedStartsAfterRemovedSubscription(t *testing.T) {
+	r := newRig(t)
+	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true})
+	t.Cleanup(sim.Close)
+	at := time.Now().Add(-time.Minute)
+	const other = "777-OLD-777"
+	var first, later []fixture.Event
+	for i := range 30 {
+		first = append(first, fixture.Build(i, fixture.KindOK, at, other))
+	}
+	r.publish(first)
+	rep := r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
+		[]sub{{id: other, sim: sim, limits: roomyLimits, tokens: marketo.NewMemoryTokenStore()}},
+		replicaOptions{mod: fastScan})
+	r.waitOutcomes(30, time.Minute)
+	rep.stop(t)
+	for i := 30; i < 40; i++ {
+		later = append(later, fixture.Build(i, fixture.KindOK, at, other))
+	}
+	r.publish(later)
+	r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
+		[]sub{{id: fixture.Sub, sim: sim, limits: roomyLimits, tokens: marketo.NewMemoryTokenStore()}},
+		replicaOptions{mod: fastScan})
+	r.waitOutcomes(40, time.Minute)
+	r.steadyOutcomes(40)
+	outs := r.outcomes()
+	for i, e := range append(first, later...) {
+		want := repost.KindReposted
+		if i >= 30 {
+			want = repost.KindParked
+		}
+		if got := outs[e.ID]; len(got) != 1 || got[0].Kind != want {
+			t.Errorf("%s: %s", e.ID, fmt.Sprint(got))
+		}
+	}
+}
