@@ -96,7 +96,7 @@ type obj struct {
 // the top) is both. A JSON string is read as the JSON text it holds. A
 // response that is not valid JSON has neither.
 func splitResponse(raw json.RawMessage) (outer, body obj) {
-	if !json.Valid(raw) {
+	if !jsonscan.Valid(raw) {
 		return obj{}, obj{}
 	}
 	outer = asObject(raw)
@@ -169,7 +169,7 @@ func asObject(raw json.RawMessage) obj {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
 		s, ok := jsonscan.Unquote(raw)
-		if !ok || !json.Valid([]byte(s)) {
+		if !ok || !jsonscan.Valid([]byte(s)) {
 			return obj{}
 		}
 		raw = bytes.TrimSpace([]byte(s))

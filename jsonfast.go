@@ -19,7 +19,7 @@ import (
 // repeating a key and no nesting that could reach the depth limit when the
 // value starts depth levels down: exactly the bodies the fast paths take.
 func plainJSON(data []byte, depth int) bool {
-	return json.Valid(data) && !hasDuplicateOrDeep(data, maxDepth-depth)
+	return jsonscan.Valid(data) && !hasDuplicateOrDeep(data, maxDepth-depth)
 }
 
 // hasDuplicateOrDeep scans valid JSON for an object repeating a key, or for

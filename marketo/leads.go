@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/leadops/repost/internal/jsonscan"
 )
 
 // REST paths the client knows.
@@ -149,7 +151,7 @@ func buildBody(req LeadsRequest) ([]byte, error) {
 		if k == "input" {
 			return nil, fmt.Errorf("%w: input is not a parameter", ErrInvalidRequest)
 		}
-		if !json.Valid(v) {
+		if !jsonscan.Valid(v) {
 			return nil, fmt.Errorf("%w: parameter %q is not JSON", ErrInvalidRequest, k)
 		}
 		keys = append(keys, k)
@@ -157,7 +159,7 @@ func buildBody(req LeadsRequest) ([]byte, error) {
 		least += len(k) + len(v)
 	}
 	for i, r := range req.Input {
-		if !isObject(r) || !json.Valid(r) {
+		if !isObject(r) || !jsonscan.Valid(r) {
 			return nil, fmt.Errorf("%w: input record %d is not a JSON object", ErrInvalidRequest, i)
 		}
 		size += len(r) + 1
