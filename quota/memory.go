@@ -32,10 +32,10 @@ type Memory struct {
 
 	mu     sync.Mutex
 	subs   map[string]*memSub
-	marks  map[string]expiring[time.Time] // markKey → last success
-	order  []string                       // mark keys, oldest first (may hold forgotten ones)
+	marks  map[memKey]expiring[time.Time] // (subscription, lead) → last success
+	order  []memKey                       // mark keys, oldest first (may hold forgotten ones)
 	max    int                            // most marks kept
-	claims map[string]expiring[string]    // claimKey → owner
+	claims map[memKey]expiring[string]    // (subscription, lookup value) → owner
 	sweep  int                            // len(marks)+len(claims) that triggers the next sweep
 	closed bool
 }
@@ -75,8 +75,8 @@ func NewMemory(opts MemoryOptions) *Memory {
 		now:    now,
 		tune:   newTuning(opts.PenaltyBlock615, opts.ConcurrencyPoll, opts.HaltPoll, opts.SuccessTTL),
 		subs:   map[string]*memSub{},
-		marks:  map[string]expiring[time.Time]{},
-		claims: map[string]expiring[string]{},
+		marks:  map[memKey]expiring[time.Time]{},
+		claims: map[memKey]expiring[string]{},
 		sweep:  1024,
 	}
 }

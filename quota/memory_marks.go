@@ -7,13 +7,16 @@ import (
 )
 
 // MarkSuccess implements Store.
-func (m *Memory) MarkSuccess(_ context.Context, sub, leadID string, at time.Time) error {
-	_, t, err := m.lock(sub)
-	if err != nil {
-		return err
-	}
-	defer m.mu.Unlock()
-	k := markKey(sub, leadID)
+func (m *Memory) MarkSuccess(ctx context.Context, sub, leadID string, at time.Time) error {
+	return m.MarkSuccesses(ctx, sub, []string{leadID}, []time.Time{at})
+}
+
+// memKey keys the in-process marks and claims: the subscription and the
+// lead ID or lookup value (no hashing: nothing leaves the process).
+type memKey struct{ sub, id string }
+
+func (m *Memory) markLocked(sub, leadID string, at, t time.Time) {
+	k := memKey{sub, leadID}
 	at = micro(at)
 	cur, ok := m.marks[k]
 	if !ok || !cur.exp.After(t) || cur.v.Before(at) {
@@ -23,8 +26,6 @@ func (m *Memory) MarkSuccess(_ context.Context, sub, leadID string, at time.Time
 		m.order = append(m.order, k)
 		m.forgetOldestMarks()
 	}
-	m.maybeSweep(t)
-	return nil
 }
 
 // forgetOldestMarks keeps at most m.max marks, forgetting the oldest first.
@@ -40,50 +41,56 @@ func (m *Memory) forgetOldestMarks() {
 				kept = append(kept, k)
 			}
 		}
-		m.order = append([]string(nil), kept...)
+		m.order = append([]memKey(nil), kept...)
 	}
 }
 
 // MarkSuccesses implements Store.
-func (m *Memory) MarkSuccesses(ctx context.Context, sub string, leadIDs []string, at []time.Time) error {
+func (m *Memory) MarkSuccesses(_ context.Context, sub string, leadIDs []string, at []time.Time) error {
 	if len(leadIDs) != len(at) {
 		return fmt.Errorf("quota: %d leads, %d times", len(leadIDs), len(at))
 	}
-	for i, id := range leadIDs {
-		if err := m.MarkSuccess(ctx, sub, id, at[i]); err != nil {
-			return err
-		}
+	_, t, err := m.lock(sub)
+	if err != nil {
+		return err
 	}
+	defer m.mu.Unlock()
+	for i, id := range leadIDs {
+		m.markLocked(sub, id, at[i], t)
+	}
+	m.maybeSweep(t)
 	return nil
 }
 
 // LastSuccesses implements Store.
-func (m *Memory) LastSuccesses(ctx context.Context, sub string, leadIDs []string) ([]time.Time, error) {
+func (m *Memory) LastSuccesses(_ context.Context, sub string, leadIDs []string) ([]time.Time, error) {
+	_, t, err := m.lock(sub)
+	if err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
 	out := make([]time.Time, len(leadIDs))
 	for i, id := range leadIDs {
-		t, ok, err := m.LastSuccess(ctx, sub, id)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out[i] = t
-		}
+		out[i] = m.lastLocked(sub, id, t)
 	}
 	return out, nil
 }
 
 // LastSuccess implements Store.
-func (m *Memory) LastSuccess(_ context.Context, sub, leadID string) (time.Time, bool, error) {
-	_, t, err := m.lock(sub)
+func (m *Memory) LastSuccess(ctx context.Context, sub, leadID string) (time.Time, bool, error) {
+	last, err := m.LastSuccesses(ctx, sub, []string{leadID})
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	defer m.mu.Unlock()
-	cur, ok := m.marks[markKey(sub, leadID)]
+	return last[0], !last[0].IsZero(), nil
+}
+
+func (m *Memory) lastLocked(sub, leadID string, t time.Time) time.Time {
+	cur, ok := m.marks[memKey{sub, leadID}]
 	if !ok || !cur.exp.After(t) {
-		return time.Time{}, false, nil
+		return time.Time{}
 	}
-	return cur.v, true, nil
+	return cur.v
 }
 
 // Claim implements Store.
@@ -98,7 +105,7 @@ func (m *Memory) Claim(_ context.Context, sub, owner string, keys []string, ttl 
 	defer m.mu.Unlock()
 	out := make([]bool, len(keys))
 	for i, v := range keys {
-		k := claimKey(sub, v)
+		k := memKey{sub, v}
 		cur, ok := m.claims[k]
 		if ok && cur.exp.After(t) && cur.v != owner {
 			continue
@@ -118,7 +125,7 @@ func (m *Memory) Unclaim(_ context.Context, sub, owner string, keys []string) er
 	}
 	defer m.mu.Unlock()
 	for _, v := range keys {
-		k := claimKey(sub, v)
+		k := memKey{sub, v}
 		if cur, ok := m.claims[k]; ok && cur.v == owner && cur.exp.After(t) {
 			delete(m.claims, k)
 		}
