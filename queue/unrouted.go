@@ -63,10 +63,15 @@ func progressKey(subject string) string {
 	return "u." + hex.EncodeToString(sum[:16])
 }
 
+// legacyUnrouted is the catch-all consumer earlier versions read every
+// failed event with; an upgraded fleet leaves it idle (repostd never
+// deletes a consumer), and what it acknowledged counts as handled.
+const legacyUnrouted = "repost-unrouted"
+
 // UnroutedProgress returns how far the events of subject were handled. A
-// subject never handled starts after the ack floor of the subscription's
-// own consumer when there is one (the subscription was configured before),
-// else at its first event.
+// subject never handled starts after the furthest ack floor of the consumers
+// that handled its events before: the subscription's own (it was configured
+// once) and the legacy catch-all; else at its first event.
 func (q *Queue) UnroutedProgress(ctx context.Context, subject string) (Progress, error) {
 	if q.events == nil {
 		return Progress{}, errors.New("queue: Ensure was not called")
@@ -82,14 +87,20 @@ func (q *Queue) UnroutedProgress(ctx context.Context, subject string) (Progress,
 	case !errors.Is(err, jetstream.ErrKeyNotFound):
 		return Progress{}, fmt.Errorf("queue: progress of %s: %w", subject, err)
 	}
-	var p Progress
+	names := []string{legacyUnrouted}
 	if sub, ok := q.Subjects.SubscriptionOf("failed", subject); ok && ValidToken(sub) {
-		c, err := q.JS.Consumer(ctx, StreamFailed, ConsumerName(sub))
-		if err == nil {
-			p.Done = c.CachedInfo().AckFloor.Stream
-		} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return Progress{}, fmt.Errorf("queue: consumer of %s: %w", sub, err)
+		names = append(names, ConsumerName(sub))
+	}
+	var p Progress
+	for _, name := range names {
+		c, err := q.JS.Consumer(ctx, StreamFailed, name)
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			continue
 		}
+		if err != nil {
+			return Progress{}, fmt.Errorf("queue: consumer %s: %w", name, err)
+		}
+		p.Done = max(p.Done, c.CachedInfo().AckFloor.Stream)
 	}
 	return p, nil
 }

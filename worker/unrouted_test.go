@@ -136,3 +136,49 @@ func TestUnroutedStartsAfterRemovedSubscription(t *testing.T) {
 		}
 	}
 }
+
+// After an upgrade from a version with the catch-all consumer, what that
+// consumer acknowledged is not parked again.
+func TestUnroutedStartsAfterLegacyCatchAll(t *testing.T) {
+	r := newRig(t)
+	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true})
+	t.Cleanup(sim.Close)
+	at := time.Now().Add(-time.Minute)
+	var evs []fixture.Event
+	for i := range 40 {
+		evs = append(evs, fixture.Build(i, fixture.KindOK, at, fixture.Unknown))
+	}
+	r.publish(evs[:25])
+	ctx := context.Background()
+	legacy, err := r.pub.JS.CreateConsumer(ctx, "POSTOUT_FAILED", jetstream.ConsumerConfig{
+		Durable: "repost-unrouted", FilterSubject: "dap.postout.failed.>", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := legacy.Fetch(25, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for m := range mb.Messages() { // the old version parked these
+		if err := m.DoubleAck(ctx); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 25 {
+		t.Fatalf("legacy consumer acked %d, want 25", n)
+	}
+	r.publish(evs[25:])
+	r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
+		[]sub{{id: fixture.Sub, sim: sim, limits: roomyLimits, tokens: marketo.NewMemoryTokenStore()}},
+		replicaOptions{mod: fastScan})
+	r.waitOutcomes(15, time.Minute)
+	r.steadyOutcomes(15)
+	outs := r.outcomes()
+	for i, e := range evs {
+		if got := len(outs[e.ID]); (i < 25 && got != 0) || (i >= 25 && got != 1) {
+			t.Errorf("%s: %d outcomes", e.ID, got)
+		}
+	}
+}
