@@ -2,7 +2,6 @@ package quota_test
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -122,5 +121,3 @@ func chi(tb testing.TB, s string) time.Time {
 	}
 	return t
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

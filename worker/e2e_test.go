@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -195,13 +194,4 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	if st := sim.Stats(); st.Violations[606]+st.Violations[615] != 0 {
 		t.Errorf("violations: %v", st.Violations)
 	}
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -102,10 +102,6 @@ func pairs(flag, form string, in []string, valueRequired bool) ([]pair, error) {
 	return out, nil
 }
 
-func (t transforms) empty() bool {
-	return len(t.rename)+len(t.drop)+len(t.set)+len(t.coerce) == 0 && t.programStatus == ""
-}
-
 // String describes the transforms for the requeued outcome's reason.
 func (t transforms) String() string {
 	var parts []string

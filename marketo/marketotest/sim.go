@@ -30,7 +30,6 @@ type Sim struct {
 	counters counters
 	faults   Faults
 	faultSeq uint64
-	reqSeq   uint64
 	gate     chan struct{} // non-nil while paused
 	keys     map[string]*keyState
 	denied   string // non-empty: REST calls answer 603 with this message
