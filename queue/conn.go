@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -42,6 +43,9 @@ type Queue struct {
 	Subjects Subjects
 	opts     Options
 	events   jetstream.KeyValue
+
+	mu     sync.Mutex
+	failed jetstream.Stream // the failed stream's handle, once looked up
 }
 
 // Connect dials NATS and returns a Queue. It retries the first connection

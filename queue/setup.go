@@ -102,7 +102,7 @@ func (q *Queue) ConsumerFor(ctx context.Context, sub string) (jetstream.Consumer
 	if !ValidToken(sub) {
 		return nil, fmt.Errorf("queue: subscription %q cannot be a subject token", sub)
 	}
-	return q.ensureConsumer(ctx, StreamFailed, jetstream.ConsumerConfig{
+	cc := jetstream.ConsumerConfig{
 		Durable:       ConsumerName(sub),
 		Description:   "repost: failed post-outs of " + sub,
 		FilterSubject: q.Subjects.Failed(sub),
@@ -111,7 +111,20 @@ func (q *Queue) ConsumerFor(ctx context.Context, sub string) (jetstream.Consumer
 		MaxDeliver:    -1, // attempts are counted by repost, throttles excluded
 		MaxAckPending: 5000,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
+	}
+	// A subscription added to the config after its events were parked as
+	// unknown-subscription starts after them: those are replayed with
+	// repostctl requeue, not sent a second time by the new consumer.
+	if q.events != nil {
+		p, ok, err := q.recordedProgress(ctx, q.Subjects.Failed(sub))
+		if err != nil {
+			return nil, err
+		}
+		if ok && p.Done > 0 {
+			cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, p.Done+1
+		}
+	}
+	return q.ensureConsumer(ctx, StreamFailed, cc)
 }
 
 // SucceededConsumer returns the consumer of success notices.

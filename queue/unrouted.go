@@ -21,12 +21,27 @@ import (
 // age limit, so a subject's progress is never forgotten while one of its
 // events remains.
 
+// failedStream returns the failed stream's handle, looked up once: each
+// lookup is a request, and the handle's calls go by name.
+func (q *Queue) failedStream(ctx context.Context) (jetstream.Stream, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.failed == nil {
+		s, err := q.JS.Stream(ctx, StreamFailed)
+		if err != nil {
+			return nil, fmt.Errorf("queue: stream %s: %w", StreamFailed, err)
+		}
+		q.failed = s
+	}
+	return q.failed, nil
+}
+
 // FailedSubjects returns the subjects the failed stream holds events on,
 // with their counts.
 func (q *Queue) FailedSubjects(ctx context.Context) (map[string]uint64, error) {
-	s, err := q.JS.Stream(ctx, StreamFailed)
+	s, err := q.failedStream(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("queue: stream %s: %w", StreamFailed, err)
+		return nil, err
 	}
 	info, err := s.Info(ctx, jetstream.WithSubjectFilter(q.Subjects.All("failed")))
 	if err != nil {
@@ -38,9 +53,9 @@ func (q *Queue) FailedSubjects(ctx context.Context) (map[string]uint64, error) {
 // NextFailed returns the first event on subject at or after sequence seq,
 // and nil when there is none.
 func (q *Queue) NextFailed(ctx context.Context, subject string, seq uint64) (*jetstream.RawStreamMsg, error) {
-	s, err := q.JS.Stream(ctx, StreamFailed)
+	s, err := q.failedStream(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("queue: stream %s: %w", StreamFailed, err)
+		return nil, err
 	}
 	m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -56,6 +71,28 @@ func (q *Queue) NextFailed(ctx context.Context, subject string, seq uint64) (*je
 type Progress struct {
 	Done     uint64 // the last stream sequence handled; 0 for none
 	revision uint64 // of the bucket entry, 0 when there is none yet
+	saved    uint64 // Done as recorded in the bucket
+}
+
+// Unsaved reports whether Done is not what the bucket holds: nothing was
+// recorded yet, or a consumer's ack floor moved it on.
+func (p Progress) Unsaved() bool { return p.revision == 0 || p.Done != p.saved }
+
+// recordedProgress returns the progress recorded for subject, ok false when
+// there is none.
+func (q *Queue) recordedProgress(ctx context.Context, subject string) (p Progress, ok bool, err error) {
+	e, err := q.events.Get(ctx, progressKey(subject))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Progress{}, false, nil
+	}
+	if err != nil {
+		return Progress{}, false, fmt.Errorf("queue: progress of %s: %w", subject, err)
+	}
+	done, err := strconv.ParseUint(string(e.Value()), 10, 64)
+	if err != nil {
+		return Progress{}, false, fmt.Errorf("queue: progress of %s: %w", subject, err)
+	}
+	return Progress{Done: done, revision: e.Revision(), saved: done}, true, nil
 }
 
 func progressKey(subject string) string {
@@ -65,33 +102,27 @@ func progressKey(subject string) string {
 
 // legacyUnrouted is the catch-all consumer earlier versions read every
 // failed event with; an upgraded fleet leaves it idle (repostd never
-// deletes a consumer), and what it acknowledged counts as handled.
+// deletes a consumer), and what it acknowledged counts as handled. The
+// first scan of a subject records that start, so the consumer may go.
 const legacyUnrouted = "repost-unrouted"
 
-// UnroutedProgress returns how far the events of subject were handled. A
-// subject never handled starts after the furthest ack floor of the consumers
-// that handled its events before: the subscription's own (it was configured
-// once) and the legacy catch-all; else at its first event.
+// UnroutedProgress returns how far the events of subject were handled: the
+// progress recorded, moved past the ack floor of any consumer that handled
+// the subject's events too (the subscription's own, when it was configured
+// for a while; the legacy catch-all), so that nothing they handled is
+// parked again. A subject with neither starts at its first event.
 func (q *Queue) UnroutedProgress(ctx context.Context, subject string) (Progress, error) {
 	if q.events == nil {
 		return Progress{}, errors.New("queue: Ensure was not called")
 	}
-	e, err := q.events.Get(ctx, progressKey(subject))
-	switch {
-	case err == nil:
-		done, perr := strconv.ParseUint(string(e.Value()), 10, 64)
-		if perr != nil {
-			return Progress{}, fmt.Errorf("queue: progress of %s: %w", subject, perr)
-		}
-		return Progress{Done: done, revision: e.Revision()}, nil
-	case !errors.Is(err, jetstream.ErrKeyNotFound):
-		return Progress{}, fmt.Errorf("queue: progress of %s: %w", subject, err)
+	p, _, err := q.recordedProgress(ctx, subject)
+	if err != nil {
+		return Progress{}, err
 	}
 	names := []string{legacyUnrouted}
 	if sub, ok := q.Subjects.SubscriptionOf("failed", subject); ok && ValidToken(sub) {
 		names = append(names, ConsumerName(sub))
 	}
-	var p Progress
 	for _, name := range names {
 		c, err := q.JS.Consumer(ctx, StreamFailed, name)
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {
@@ -129,5 +160,5 @@ func (q *Queue) SaveUnroutedProgress(ctx context.Context, subject string, p Prog
 	if err != nil {
 		return p, fmt.Errorf("queue: save progress of %s: %w", subject, err)
 	}
-	return Progress{Done: done, revision: rev}, nil
+	return Progress{Done: done, revision: rev, saved: done}, nil
 }

@@ -29,10 +29,14 @@ type rig struct {
 	pub *queue.Queue
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigWith(t, queue.Options{}) }
+
+// newRigWith creates the streams with o (DupeWin: a short de-duplication
+// window lets a test see an outcome published twice).
+func newRigWith(t *testing.T, o queue.Options) *rig {
 	t.Helper()
 	e := testenv.NATS(t)
-	return &rig{t: t, url: e.URL, pub: testenv.Queue(t, e.URL, queue.Options{})}
+	return &rig{t: t, url: e.URL, pub: testenv.Queue(t, e.URL, o)}
 }
 
 func (r *rig) publish(events []fixture.Event) {

@@ -61,6 +61,14 @@ func (w *Worker) drainUnrouted(ctx context.Context, subject, sub string, subject
 	if err != nil {
 		return err
 	}
+	if p.Unsaved() { // record the start at once: it may come from a consumer deleted later
+		if p, err = w.q.SaveUnroutedProgress(ctx, subject, p, p.Done); errors.Is(err, queue.ErrProgressMoved) {
+			p, err = w.q.UnroutedProgress(ctx, subject)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	for ctx.Err() == nil {
 		f := w.newFinisher()
 		next, n := p.Done+1, 0

@@ -13,11 +13,17 @@ import (
 	"github.com/leadops/repost/marketo"
 	"github.com/leadops/repost/marketo/marketotest"
 	"github.com/leadops/repost/policy"
+	"github.com/leadops/repost/queue"
 	"github.com/leadops/repost/quota"
 	"github.com/leadops/repost/worker"
 )
 
 func fastScan(c *worker.Config) { c.UnroutedScan = 100 * time.Millisecond }
+
+// exposeRepeats makes the outcome and parked streams keep a repeat made
+// more than 100 ms later: a scan parking an event again shows in the
+// outcome count instead of being absorbed by the 24-hour window.
+var exposeRepeats = queue.Options{DupeWin: 100 * time.Millisecond}
 
 var roomyLimits = quota.Limits{DailyQuota: 1 << 20, CallsPerWindow: 1000, Window: time.Second, MaxConcurrency: 4, LeaseTTL: time.Minute}
 
@@ -101,7 +107,7 @@ func TestUnroutedEventsParkedBySubject(t *testing.T) {
 // A subscription taken out of the config leaves what its consumer already
 // acknowledged alone: only the events it had not handled are parked.
 func TestUnroutedStartsAfterRemovedSubscription(t *testing.T) {
-	r := newRig(t)
+	r := newRigWith(t, exposeRepeats)
 	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true})
 	t.Cleanup(sim.Close)
 	at := time.Now().Add(-time.Minute)
@@ -140,7 +146,7 @@ func TestUnroutedStartsAfterRemovedSubscription(t *testing.T) {
 // After an upgrade from a version with the catch-all consumer, what that
 // consumer acknowledged is not parked again.
 func TestUnroutedStartsAfterLegacyCatchAll(t *testing.T) {
-	r := newRig(t)
+	r := newRigWith(t, exposeRepeats)
 	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true})
 	t.Cleanup(sim.Close)
 	at := time.Now().Add(-time.Minute)
@@ -169,10 +175,15 @@ func TestUnroutedStartsAfterLegacyCatchAll(t *testing.T) {
 	if n != 25 {
 		t.Fatalf("legacy consumer acked %d, want 25", n)
 	}
-	r.publish(evs[25:])
 	r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
 		[]sub{{id: fixture.Sub, sim: sim, limits: roomyLimits, tokens: marketo.NewMemoryTokenStore()}},
 		replicaOptions{mod: fastScan})
+	r.steadyOutcomes(0) // scans that find nothing new record where they start
+	if err := r.pub.JS.DeleteConsumer(ctx, "POSTOUT_FAILED", "repost-unrouted"); err != nil {
+		t.Fatal(err)
+	}
+	r.steadyOutcomes(0) // the operator deleted the idle consumer: still nothing parked again
+	r.publish(evs[25:])
 	r.waitOutcomes(15, time.Minute)
 	r.steadyOutcomes(15)
 	outs := r.outcomes()
@@ -180,5 +191,45 @@ func TestUnroutedStartsAfterLegacyCatchAll(t *testing.T) {
 		if got := len(outs[e.ID]); (i < 25 && got != 0) || (i >= 25 && got != 1) {
 			t.Errorf("%s: %d outcomes", e.ID, got)
 		}
+	}
+}
+
+// A subscription added to the config after its events were parked as
+// unknown-subscription does not send those a second time (they are
+// replayed with repostctl requeue); its later events are reposted.
+func TestAddedSubscriptionStartsAfterParked(t *testing.T) {
+	r := newRigWith(t, exposeRepeats)
+	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true})
+	t.Cleanup(sim.Close)
+	at := time.Now().Add(-time.Minute)
+	var evs []fixture.Event
+	for i := range 25 {
+		evs = append(evs, fixture.Build(i, fixture.KindOK, at, fixture.Unknown))
+	}
+	r.publish(evs[:20])
+	rep := r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
+		[]sub{{id: fixture.Sub, sim: sim, limits: roomyLimits, tokens: marketo.NewMemoryTokenStore()}},
+		replicaOptions{mod: fastScan})
+	r.waitOutcomes(20, time.Minute)
+	rep.stop(t)
+	r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
+		[]sub{{id: fixture.Unknown, sim: sim, limits: roomyLimits, tokens: marketo.NewMemoryTokenStore()}},
+		replicaOptions{mod: fastScan})
+	r.steadyOutcomes(20)
+	r.publish(evs[20:])
+	r.waitOutcomes(25, time.Minute)
+	r.steadyOutcomes(25)
+	outs := r.outcomes()
+	for i, e := range evs {
+		want := repost.KindParked
+		if i >= 20 {
+			want = repost.KindReposted
+		}
+		if got := outs[e.ID]; len(got) != 1 || got[0].Kind != want {
+			t.Errorf("%s: %v, want one %s", e.ID, got, want)
+		}
+	}
+	if st := sim.Stats(); st.Records != 5 {
+		t.Errorf("simulator saw %d records, want the 5 published after the subscription was added", st.Records)
 	}
 }
