@@ -4,7 +4,8 @@
 // simulator every record. Each function gives exactly what encoding/json
 // gives for the same text; the callers' tests and fuzz targets hold them
 // to it. Callers pass valid JSON: on anything else the results are
-// unspecified.
+// unspecified, but no function panics or loops (FuzzAgainstEncodingJSON
+// feeds them anything).
 package jsonscan
 
 import (
@@ -104,56 +105,72 @@ func PlainString(b []byte) bool {
 // before it allowed) as encoding/json decodes into an any with UseNumber,
 // and returns it with the offset just after it. A repeated key keeps its
 // last value, as with encoding/json (the strict decoder refuses those
-// bodies before they get here).
-func Parse(data []byte, i int) (any, int) {
+// bodies before they get here). On text that is not valid JSON it returns
+// something unspecified, without panicking or looping.
+func Parse(data []byte, i int) (any, int) { return parse(data, i, 0) }
+
+func parse(data []byte, i, depth int) (any, int) {
 	i = SkipSpace(data, i)
+	if i >= len(data) || depth > maxNesting { // not valid JSON
+		return nil, len(data)
+	}
 	switch data[i] {
 	case '{':
 		obj := map[string]any{}
 		i = SkipSpace(data, i+1)
-		if data[i] == '}' {
+		if at(data, i) == '}' {
 			return obj, i + 1
 		}
-		for {
+		for i < len(data) {
 			kend := StringEnd(data, i)
 			key := Key(data[i:kend])
 			i = SkipSpace(data, kend) // the colon
-			v, j := Parse(data, i+1)
+			v, j := parse(data, i+1, depth+1)
 			obj[key] = v
 			i = SkipSpace(data, j)
-			if data[i] != ',' {
-				return obj, i + 1
+			if at(data, i) != ',' {
+				return obj, min(i+1, len(data))
 			}
 			i = SkipSpace(data, i+1)
 		}
+		return obj, len(data)
 	case '[':
 		list := []any{}
 		i = SkipSpace(data, i+1)
-		if data[i] == ']' {
+		if at(data, i) == ']' {
 			return list, i + 1
 		}
-		for {
-			v, j := Parse(data, i)
+		for i < len(data) {
+			v, j := parse(data, i, depth+1)
 			list = append(list, v)
 			i = SkipSpace(data, j)
-			if data[i] != ',' {
-				return list, i + 1
+			if at(data, i) != ',' {
+				return list, min(i+1, len(data))
 			}
 			i++
 		}
+		return list, len(data)
 	case '"':
 		end := StringEnd(data, i)
 		s, _ := Unquote(data[i:end])
 		return s, end
 	case 't':
-		return true, i + 4
+		return true, min(i+4, len(data))
 	case 'f':
-		return false, i + 5
+		return false, min(i+5, len(data))
 	case 'n':
-		return nil, i + 4
+		return nil, min(i+4, len(data))
 	}
 	end := ValueEnd(data, i)
 	return json.Number(data[i:end]), end
+}
+
+// at is data[i], or 0 past the end.
+func at(data []byte, i int) byte {
+	if i < len(data) {
+		return data[i]
+	}
+	return 0
 }
 
 // Elements returns the elements of a valid JSON array, in order; ok is
@@ -166,6 +183,9 @@ func Elements(raw []byte) (elems []json.RawMessage, ok bool) {
 	i = SkipSpace(raw, i+1)
 	for i < len(raw) && raw[i] != ']' {
 		end := ValueEnd(raw, i)
+		if end <= i { // not valid JSON: stop rather than loop
+			return elems, false
+		}
 		elems = append(elems, json.RawMessage(raw[i:end:end]))
 		i = SkipSpace(raw, end)
 		if i < len(raw) && raw[i] == ',' {
@@ -258,6 +278,9 @@ func Members(data []byte) iter.Seq2[string, []byte] {
 			kend := StringEnd(data, i)
 			key := Key(data[i:kend])
 			i = SkipSpace(data, SkipSpace(data, kend)+1) // past the colon
+			if i >= len(data) {
+				return // not valid JSON
+			}
 			vend := ValueEnd(data, i)
 			if !yield(key, data[i:vend:vend]) {
 				return
