@@ -7,9 +7,10 @@
 // subscription, "repost-<sub>", filtered on that subscription's failed
 // subject. A subscription that must wait (a full window, a used-up daily
 // quota, a halt) is simply not fetched, so it holds no acknowledgement slot
-// that another subscription needs and no memory for its backlog. The
-// catch-all consumer "repost-unrouted" sees every failed event and parks
-// those whose subscription is missing from the configuration.
+// that another subscription needs and no memory for its backlog. Events of
+// subscriptions missing from the configuration are found by subject and
+// read by sequence (unrouted.go), never through a consumer that would see
+// every failed event.
 //
 // Streams and consumers are created when missing and never reconfigured or
 // deleted: an operator's changes to them stand.
