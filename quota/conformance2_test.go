@@ -117,9 +117,21 @@ func testPenalty615(t *testing.T, factory newStores) {
 		leases = append(leases, mustAdmit(t, ss[1], lim).Lease)
 	}
 	mustRefuse(t, ss[1], lim, quota.LimitConcurrency, time.Second)
+	for range 9 { // the rest of 10 concurrent calls answered 615: one cut per window
+		penalize()
+	}
+	if got := eff(); got != 5 {
+		t.Fatalf("effective concurrency %d after more 615s in the same window, want 5 (one halving per window)", got)
+	}
+	clk.Add(20*time.Second - 2*time.Second - time.Microsecond) // still inside the window of the first cut
+	penalize()
+	if got := eff(); got != 5 {
+		t.Fatalf("effective concurrency %d after a 615 just inside the window, want 5", got)
+	}
+	clk.Add(time.Microsecond) // a full window after the first cut
 	penalize()
 	if got := eff(); got != 2 {
-		t.Fatalf("effective concurrency %d after two 615s, want 2", got)
+		t.Fatalf("effective concurrency %d after a 615 one window later, want 2", got)
 	}
 	for _, l := range leases {
 		mustRelease(t, ss[1], l)
@@ -144,6 +156,7 @@ func testPenalty615(t *testing.T, factory newStores) {
 		}
 	}
 	for range 5 { // never below one
+		clk.Add(20 * time.Second)
 		penalize()
 	}
 	if got := eff(); got != 1 {

@@ -125,7 +125,7 @@ redis.call('PEXPIRE', KEYS[1], ms(tonumber(last[2]) - t + 1000000))
 return {1, int(t), int(exp)}
 `)
 
-// penalizeScript: KEYS conc, block, quota day 0, 1, 2. ARGV now, b0..b3,
+// penalizeScript: KEYS conc (eff, at, cut: the last halving), block, quota day 0, 1, 2. ARGV now, b0..b3,
 // block length (0: until the reset), halve (1/0), reason, dailyQuota,
 // window, maxConc. Returns {ok, now}.
 var penalizeScript = redis.NewScript(luaPrelude + `
@@ -149,10 +149,18 @@ if cur == nil or cur < u then
   redis.call('PEXPIRE', KEYS[2], ms(u - t + 1000000))
 end
 if halve then
+  -- One cut per window: the 615s of calls that were in flight together
+  -- answer one excess, not one each. A 615 inside the window of the last
+  -- cut only restarts the count of clean windows.
   local eff = effective(KEYS[1], maxc, win, t, false)
-  local half = math.max(1, math.floor(eff / 2))
-  redis.call('HSET', KEYS[1], 'eff', int(half), 'at', int(t))
-  redis.call('PEXPIRE', KEYS[1], ms((maxc - half) * win + 1000000))
+  local cut = tonumber(redis.call('HGET', KEYS[1], 'cut'))
+  if cut ~= nil and t - cut < win then
+    redis.call('HSET', KEYS[1], 'eff', int(eff), 'at', int(t))
+  else
+    eff = math.max(1, math.floor(eff / 2))
+    redis.call('HSET', KEYS[1], 'eff', int(eff), 'at', int(t), 'cut', int(t))
+  end
+  redis.call('PEXPIRE', KEYS[1], ms(math.max(maxc - eff, 1) * win + 1000000))
 end
 return {1, int(t)}
 `)

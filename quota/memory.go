@@ -54,6 +54,7 @@ type memSub struct {
 	leases     map[string]time.Time
 	eff        int // 0: the configured maximum
 	effAt      time.Time
+	effCut     time.Time // the last 615 halving: one per window
 	blockUntil time.Time
 	blockWhy   string
 	halted     bool

@@ -62,9 +62,12 @@ func (m *Memory) Penalize(_ context.Context, sub string, code int, lim Limits) e
 	if !s.blockUntil.After(t) || s.blockUntil.Before(until) {
 		s.blockUntil, s.blockWhy = until, p.reason
 	}
-	if p.halve {
-		s.eff = max(1, s.effective(lim, t, false)/2)
-		s.effAt = t
+	if p.halve { // once per window, as the Redis script
+		eff := s.effective(lim, t, false)
+		if s.effCut.IsZero() || t.Sub(s.effCut) >= lim.Window {
+			eff, s.effCut = max(1, eff/2), t
+		}
+		s.eff, s.effAt = eff, t
 	}
 	return nil
 }

@@ -99,8 +99,9 @@ type Store interface {
 	Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
 	// Penalize applies a Marketo answer seen by any replica: 606 blocks for
 	// one window, 607 blocks until the reset and marks the quota used, 615
-	// blocks briefly and halves the effective concurrency (each clean window
-	// adds one back). Other codes: ErrUnknownPenalty.
+	// blocks briefly and halves the effective concurrency, at most once per
+	// window (the 615s of calls in flight together are one excess); each
+	// clean window adds one back. Other codes: ErrUnknownPenalty.
 	Penalize(ctx context.Context, sub string, code int, lim Limits) error
 	// Halt pauses the subscription for every replica until Resume.
 	Halt(ctx context.Context, sub, reason string) error
