@@ -34,6 +34,9 @@ func (s *subRunner) send(ctx context.Context, b *batch) {
 			}
 		}
 	}()
+	if b = s.recheck(ctx, b); b == nil {
+		return
+	}
 	lease, ok := s.admit(ctx, b)
 	if !ok {
 		return
