@@ -45,18 +45,44 @@ func (t *tokenCache) clear(token string) {
 	}
 }
 
+// ReadyFor is how long a token must stay usable for Ready to be satisfied:
+// longer than the few milliseconds between an admission and its call.
+const ReadyFor = time.Second
+
+// ErrNoToken is PostNow's refusal when no usable access token is in hand
+// (Ready was not called, or too long ago): nothing was sent.
+var ErrNoToken = errors.New("marketo: no access token in hand")
+
+// Ready makes sure an access token usable for at least ReadyFor is in hand,
+// so that a PostNow right after it leaves at once. Every wait of a refresh
+// (identity, another replica's refresh, Marketo's expires_in 0 pause, the
+// end of a token that has too little left) is spent here. Call it before
+// asking the limiter to admit a call.
+func (c *Client) Ready(ctx context.Context) error {
+	_, err := c.tokenFor(ctx, ReadyFor)
+	return err
+}
+
 // accessToken returns a usable token: the cached one, else the shared one,
-// else a new one from identity. Concurrent callers of one process share one
-// refresh (singleflight); replicas share one through the TokenStore lock.
-func (c *Client) accessToken(ctx context.Context) (string, error) {
-	if tok, ok := c.local.get(c.now()); ok {
+// else a new one from identity.
+func (c *Client) accessToken(ctx context.Context) (string, error) { return c.tokenFor(ctx, 0) }
+
+// tokenFor returns a token usable for at least need. Concurrent callers of
+// one process share one refresh (singleflight); replicas share one through
+// the TokenStore lock.
+func (c *Client) tokenFor(ctx context.Context, need time.Duration) (string, error) {
+	if tok, ok := c.local.get(c.now().Add(need)); ok {
 		return tok, nil
 	}
+	key := "token"
+	if need > 0 {
+		key = "token+" + need.String()
+	}
 	// The refresh outlives a caller that gives up: others may be waiting on it.
-	ch := c.sf.DoChan("token", func() (any, error) {
+	ch := c.sf.DoChan(key, func() (any, error) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.lockTTL+c.identityTimeout)
 		defer cancel()
-		return c.refresh(rctx)
+		return c.refresh(rctx, need)
 	})
 	select {
 	case r := <-ch:
@@ -71,9 +97,9 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 
 // refresh takes the shared token, or the lock to fetch one, or waits for the
 // replica holding the lock to store one.
-func (c *Client) refresh(ctx context.Context) (string, error) {
+func (c *Client) refresh(ctx context.Context, need time.Duration) (string, error) {
 	for {
-		if tok, ok, err := c.loadShared(ctx); err != nil || ok {
+		if tok, ok, err := c.loadShared(ctx, need); err != nil || ok {
 			return tok, err
 		}
 		unlock, ok, err := c.tokens.Lock(ctx, c.cfg.Subscription, c.lockTTL)
@@ -81,7 +107,7 @@ func (c *Client) refresh(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("marketo: token store lock: %w", err)
 		}
 		if ok {
-			return c.refreshLocked(ctx, unlock)
+			return c.refreshLocked(ctx, unlock, need)
 		}
 		t := time.NewTimer(c.pollEvery)
 		select {
@@ -93,12 +119,12 @@ func (c *Client) refresh(ctx context.Context) (string, error) {
 	}
 }
 
-func (c *Client) refreshLocked(ctx context.Context, unlock func()) (string, error) {
+func (c *Client) refreshLocked(ctx context.Context, unlock func(), need time.Duration) (string, error) {
 	defer unlock()
-	if tok, ok, err := c.loadShared(ctx); err != nil || ok {
+	if tok, ok, err := c.loadShared(ctx, need); err != nil || ok {
 		return tok, err
 	}
-	tok, until, err := c.fetchToken(ctx)
+	tok, until, err := c.fetchToken(ctx, need)
 	if err != nil {
 		return "", err
 	}
@@ -109,13 +135,13 @@ func (c *Client) refreshLocked(ctx context.Context, unlock func()) (string, erro
 	return tok, nil
 }
 
-// loadShared reads the TokenStore; ok only for a token still usable now.
-func (c *Client) loadShared(ctx context.Context) (string, bool, error) {
+// loadShared reads the TokenStore; ok only for a token usable for need more.
+func (c *Client) loadShared(ctx context.Context, need time.Duration) (string, bool, error) {
 	tok, until, ok, err := c.tokens.Load(ctx, c.cfg.Subscription)
 	if err != nil {
 		return "", false, fmt.Errorf("marketo: token store load: %w", err)
 	}
-	if !ok || tok == "" || !c.now().Before(until) {
+	if !ok || tok == "" || !c.now().Add(need).Before(until) {
 		return "", false, nil
 	}
 	c.redactor.remember(tok)
@@ -134,28 +160,38 @@ func (c *Client) invalidate(ctx context.Context, token string, cause error) {
 		zap.String("subscription", c.cfg.Subscription), zap.String("reason", c.redactor.string(cause.Error())))
 }
 
-// fetchToken asks identity for a token. Marketo hands out the current token
-// with its remaining lifetime, which can be 0: then it pauses and asks again
-// (a bounded number of times) rather than caching a dead token.
-func (c *Client) fetchToken(ctx context.Context) (string, time.Time, error) {
+// fetchToken asks identity for a token usable for at least need. Marketo
+// hands out the current token with its remaining lifetime, which can be 0:
+// then it pauses and asks again (a bounded number of times) rather than
+// caching a dead token. A token with less than need left is waited out the
+// same way: Marketo issues the next one only once it has expired.
+func (c *Client) fetchToken(ctx context.Context, need time.Duration) (string, time.Time, error) {
 	for i := 1; ; i++ {
 		start := c.now()
 		tok, life, err := c.identity(ctx)
 		if err != nil {
 			return "", time.Time{}, err
 		}
+		pause := c.zeroPause
 		if life > 0 {
 			margin := min(c.cfg.TokenMargin, life/2)
-			c.log.Info("marketo access token obtained", zap.String("subscription", c.cfg.Subscription),
+			until := start.Add(life - margin)
+			if need <= 0 || !c.now().Add(need).After(until) {
+				c.log.Info("marketo access token obtained", zap.String("subscription", c.cfg.Subscription),
+					zap.Duration("expiresIn", life))
+				return tok, until, nil
+			}
+			pause = life - c.now().Sub(start)
+			c.log.Info("marketo access token about to expire, waiting for the next one", zap.String("subscription", c.cfg.Subscription),
 				zap.Duration("expiresIn", life))
-			return tok, start.Add(life - margin), nil
+		} else {
+			c.log.Info("marketo access token expires now, asking again", zap.String("subscription", c.cfg.Subscription),
+				zap.Duration("pause", pause))
 		}
 		if i >= c.zeroTries {
-			return "", time.Time{}, &BadResponseError{Status: 200, Reason: fmt.Sprintf("identity answered expires_in 0 %d times", i)}
+			return "", time.Time{}, &BadResponseError{Status: 200, Reason: fmt.Sprintf("identity answered an expiring token %d times", i)}
 		}
-		c.log.Info("marketo access token expires now, asking again", zap.String("subscription", c.cfg.Subscription),
-			zap.Duration("pause", c.zeroPause))
-		t := time.NewTimer(c.zeroPause)
+		t := time.NewTimer(max(pause, time.Millisecond))
 		select {
 		case <-ctx.Done():
 			t.Stop()

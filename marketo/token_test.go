@@ -276,3 +276,80 @@ func TestRejectedTokenDroppedFromStoreOnlyIfUnchanged(t *testing.T) {
 		t.Fatal("rejected token kept in the store")
 	}
 }
+
+func TestPostNowWithoutATokenSendsNothing(t *testing.T) {
+	f := newFake(t)
+	c := mustClient(t, testConfig(f.URL))
+	_, err := c.PostNow(context.Background(), LeadsRequest{Endpoint: SyncLeadsPath, Input: records(1)})
+	if !errors.Is(err, ErrNoToken) {
+		t.Fatalf("err = %v, want ErrNoToken", err)
+	}
+	if f.identityCalls.Load() != 0 || f.restCalls.Load() != 0 {
+		t.Fatalf("identity %d, lead calls %d: PostNow must make neither without a token in hand",
+			f.identityCalls.Load(), f.restCalls.Load())
+	}
+}
+
+func TestReadyThenPostNowMakesOnlyTheLeadCall(t *testing.T) {
+	f := newFake(t)
+	c := mustClient(t, testConfig(f.URL))
+	if err := c.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.PostNow(context.Background(), LeadsRequest{Endpoint: SyncLeadsPath, Input: records(2)})
+	if err != nil || len(resp.Results) != 2 {
+		t.Fatalf("PostNow: %v, %+v", err, resp)
+	}
+	if f.identityCalls.Load() != 1 || f.restCalls.Load() != 1 {
+		t.Fatalf("identity %d, lead calls %d, want 1 and 1", f.identityCalls.Load(), f.restCalls.Load())
+	}
+}
+
+// A rejected token is dropped and the answer returned: the resend is the
+// caller's, after Ready and a new admission.
+func TestPostNowReturnsATokenRejectionWithoutResending(t *testing.T) {
+	f := newFake(t)
+	c := mustClient(t, testConfig(f.URL))
+	if err := c.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.setREST(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"requestId":"r1","success":false,"errors":[{"code":"602","message":"Access token expired"}]}`)
+	})
+	_, err := c.PostNow(context.Background(), LeadsRequest{Endpoint: SyncLeadsPath, Input: records(1)})
+	if !errors.Is(err, ErrAccessTokenExpired) {
+		t.Fatalf("err = %v, want 602", err)
+	}
+	if f.restCalls.Load() != 1 || f.identityCalls.Load() != 1 {
+		t.Fatalf("lead calls %d, identity %d: want the one call and no refresh", f.restCalls.Load(), f.identityCalls.Load())
+	}
+	if _, err := c.PostNow(context.Background(), LeadsRequest{Endpoint: SyncLeadsPath, Input: records(1)}); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("after a rejection: %v, want ErrNoToken (the token was dropped)", err)
+	}
+}
+
+// A token with less than ReadyFor left is waited out in Ready (Marketo
+// issues the next one only once it expired), not handed to a call.
+func TestReadyWaitsOutATokenAboutToExpire(t *testing.T) {
+	f := newFake(t)
+	f.expiresIn.Store(1) // usable for half a second after its margin
+	c := mustClient(t, testConfig(f.URL))
+	go func() {
+		checkFor(t, 5*time.Second, func() error {
+			if f.identityCalls.Load() == 0 {
+				return errors.New("no identity call yet")
+			}
+			return nil
+		})
+		f.expiresIn.Store(3600)
+	}()
+	if err := c.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.identityCalls.Load(); n != 2 {
+		t.Fatalf("identity calls = %d, want 2 (the short token waited out, then a fresh one)", n)
+	}
+	if _, ok := c.local.get(time.Now().Add(ReadyFor)); !ok {
+		t.Fatal("Ready returned without a token usable for ReadyFor")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -37,22 +38,77 @@ func (s *subRunner) send(ctx context.Context, b *batch) {
 	if b = s.recheck(ctx, b); b == nil {
 		return
 	}
-	lease, ok := s.admit(ctx, b)
-	if !ok {
-		return
-	}
-	stopRenew := s.renew(ctx, lease)
 	recs, owners := b.input()
 	req := marketo.LeadsRequest{Endpoint: b.endpoint, Params: b.params, Input: recs}
 	start := time.Now()
-	resp, err := s.sub.Client.Post(ctx, req)
+	resp, err, ok := s.post(ctx, b, req)
+	if !ok {
+		return
+	}
 	elapsed := time.Since(start)
-	stopRenew()
-	s.release(ctx, lease)
 	s.w.m.callDuration.WithLabelValues(s.sub.ID).Observe(elapsed.Seconds())
 	s.w.m.leadsPerCall.WithLabelValues(s.sub.ID).Observe(float64(len(recs)))
 	s.logCall(b, len(recs), elapsed, resp, err)
 	s.settle(ctx, b, req, owners, resp, err)
+}
+
+// readyClient is a Marketo client that can have its access token in hand
+// before a call is admitted and then send at once (*marketo.Client).
+type readyClient interface {
+	Ready(ctx context.Context) error
+	PostNow(ctx context.Context, req marketo.LeadsRequest) (*marketo.Response, error)
+}
+
+var _ readyClient = (*marketo.Client)(nil)
+
+// maxSendTries bounds the admissions one call may take: a token rejected
+// by Marketo, or gone before the call could leave, costs one more.
+const maxSendTries = 3
+
+// post has the call admitted and sends it at once. The access token is in
+// hand before admission is asked, so no wait comes between the admission
+// and the request leaving: Marketo counts the call when the limiter did.
+// Should more than the window's guard band pass anyway, the call is
+// admitted again before it leaves. A token Marketo rejects (601/602) is
+// refreshed, and the resend admitted again. ok is false when the batch
+// was handed back or deferred instead (admit).
+func (s *subRunner) post(ctx context.Context, b *batch, req marketo.LeadsRequest) (*marketo.Response, error, bool) {
+	rc, now := s.sub.Client.(readyClient)
+	for try := 1; ; try++ {
+		if now {
+			if err := rc.Ready(ctx); err != nil {
+				return nil, err, true // no token: the call fails as a whole (policy decides)
+			}
+		}
+		lease, ok := s.admit(ctx, b)
+		if !ok {
+			return nil, nil, false
+		}
+		admitted := time.Now()
+		if !now {
+			stop := s.renew(ctx, lease)
+			resp, err := s.sub.Client.Post(ctx, req)
+			stop()
+			s.release(ctx, lease)
+			return resp, err, true
+		}
+		if late := time.Since(admitted); late > s.guard && try < maxSendTries {
+			s.w.log.Warn("admitted too long before sending; admitting again", zap.String("subscription", s.sub.ID), zap.Duration("late", late))
+			s.release(ctx, lease)
+			continue
+		}
+		stop := s.renew(ctx, lease)
+		resp, err := rc.PostNow(ctx, req)
+		stop()
+		s.release(ctx, lease)
+		if try < maxSendTries && (errors.Is(err, marketo.ErrNoToken) ||
+			errors.Is(err, marketo.ErrAccessTokenInvalid) || errors.Is(err, marketo.ErrAccessTokenExpired)) {
+			s.w.log.Info("access token gone or rejected; refreshing it and admitting the call again",
+				zap.String("subscription", s.sub.ID), zap.Error(err))
+			continue
+		}
+		return resp, err, true
+	}
 }
 
 // claim reserves the lookup values of the batch across replicas; events

@@ -139,14 +139,12 @@ func (s *subRunner) maybeSplit(ctx context.Context, b *batch, code policy.Code, 
 // sendChild sends half of a split batch; its lookup values are still
 // claimed by the parent, so it skips claiming.
 func (s *subRunner) sendChild(ctx context.Context, b *batch) {
-	lease, ok := s.admit(ctx, b)
+	recs, owners := b.input()
+	req := marketo.LeadsRequest{Endpoint: b.endpoint, Params: b.params, Input: recs}
+	resp, err, ok := s.post(ctx, b, req)
 	if !ok {
 		return
 	}
-	recs, owners := b.input()
-	req := marketo.LeadsRequest{Endpoint: b.endpoint, Params: b.params, Input: recs}
-	resp, err := s.sub.Client.Post(ctx, req)
-	s.release(ctx, lease)
 	s.w.m.leadsPerCall.WithLabelValues(s.sub.ID).Observe(float64(len(recs)))
 	s.settle(ctx, b, req, owners, resp, err)
 }

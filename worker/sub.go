@@ -20,6 +20,9 @@ type subRunner struct {
 	w    *Worker
 	sub  Subscription
 	cons jetstream.Consumer
+	// guard is the window's guard band (guardBand): a call admitted
+	// longer ago than this is admitted again before it leaves.
+	guard time.Duration
 
 	mu         sync.Mutex
 	gateUntil  time.Time // fetch nothing before this

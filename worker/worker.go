@@ -165,8 +165,9 @@ func New(q *queue.Queue, lim Limiter, pol Decider, cfg Config) (*Worker, error) 
 		if _, dup := w.subs[s.ID]; dup {
 			return nil, fmt.Errorf("worker: subscription %q twice", s.ID)
 		}
+		g := guardBand(s.Limits.Window)
 		s.Limits = guarded(s.Limits)
-		w.subs[s.ID] = &subRunner{w: w, sub: s}
+		w.subs[s.ID] = &subRunner{w: w, sub: s, guard: g}
 		w.m.quotaLimit.WithLabelValues(s.ID).Set(float64(s.Limits.DailyQuota))
 		w.m.effectiveConc.WithLabelValues(s.ID).Set(float64(s.Limits.MaxConcurrency))
 		w.m.halted.WithLabelValues(s.ID).Set(0)
@@ -234,8 +235,18 @@ func (w *Worker) Run(ctx context.Context) error {
 // count at N. The band is a tenth of the window, at most one second: 5%
 // of throughput at Marketo's 20 s window.
 func guarded(l quota.Limits) quota.Limits {
-	if l.Window > 0 {
-		l.Window += min(l.Window/10, time.Second)
+	if l.Window <= 0 {
+		l.Window = quota.DefaultWindow
 	}
+	l.Window += guardBand(l.Window)
 	return l
+}
+
+// guardBand is what guarded adds to a window: also the longest a call may
+// wait between its admission and leaving (post admits it again past it).
+func guardBand(window time.Duration) time.Duration {
+	if window <= 0 {
+		window = quota.DefaultWindow
+	}
+	return min(window/10, time.Second)
 }
