@@ -43,7 +43,7 @@ func TestRedisKeysBounded(t *testing.T) {
 		}
 		mustDo(t, s.MarkSuccess(ctx, sb, "L-1", time.Now()))
 		mustDo(t, call(s.Claim(ctx, sb, "w1", []string{"a@example.com", "b@example.com"}, time.Minute)))
-		tokens := quota.NewRedisTokenStore(c, quota.TokenStoreOptions{})
+		tokens := quota.NewRedisTokenStore(c, quota.TokenStoreOptions{Secrets: map[string]string{sb: "secret"}})
 		mustDo(t, tokens.Store(ctx, sb, "tok", time.Now().Add(time.Hour)))
 		if _, ok, err := tokens.Lock(ctx, sb, time.Minute); !ok || err != nil {
 			t.Fatalf("lock: %v %v", ok, err)

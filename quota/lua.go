@@ -236,15 +236,3 @@ for _, k in ipairs(KEYS) do
 end
 return n
 `)
-
-// dropTokenScript: KEYS token. ARGV token. The value is "<expires µs> <token>".
-var dropTokenScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-local sp = string.find(v, ' ', 1, true)
-if sp and string.sub(v, sp + 1) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-return 0
-`)

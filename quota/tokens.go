@@ -3,7 +3,6 @@ package quota
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +23,10 @@ type TokenStoreOptions struct {
 	Now func() time.Time
 	// UnlockTimeout bounds the unlock call, which has no context (5 s).
 	UnlockTimeout time.Duration
+	// Secrets are the client secrets by subscription: the token is stored
+	// sealed with a key derived from its subscription's secret. A
+	// subscription missing here gets ErrNoSecret.
+	Secrets map[string]string
 }
 
 // RedisTokenStore shares one Marketo access token per subscription between
@@ -34,6 +37,7 @@ type RedisTokenStore struct {
 	margin time.Duration
 	now    func() time.Time
 	unlock time.Duration
+	seal   map[string]*sealer
 }
 
 // NewRedisTokenStore returns a token store on client (kept and closed by the caller).
@@ -48,12 +52,35 @@ func NewRedisTokenStore(client redis.UniversalClient, opts TokenStoreOptions) *R
 	if s.unlock <= 0 {
 		s.unlock = 5 * time.Second
 	}
+	s.seal = make(map[string]*sealer, len(opts.Secrets))
+	for sub, secret := range opts.Secrets {
+		if secret == "" {
+			continue
+		}
+		if sl, err := newSealer(sub, secret); err == nil { // HKDF-SHA256 of 32 bytes cannot fail
+			s.seal[sub] = sl
+		}
+	}
 	return s
 }
 
-// Load returns the shared token of sub; ok is false when there is none.
-func (s *RedisTokenStore) Load(ctx context.Context, sub string) (token string, expires time.Time, ok bool, err error) {
+func (s *RedisTokenStore) sealer(sub string) (*sealer, error) {
 	if err := checkSub(sub); err != nil {
+		return nil, err
+	}
+	sl := s.seal[sub]
+	if sl == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoSecret, sub)
+	}
+	return sl, nil
+}
+
+// Load returns the shared token of sub; ok is false when there is none, or
+// when the stored value does not open with this replica's secret (a rotated
+// secret: the caller fetches a new token and stores it over the old one).
+func (s *RedisTokenStore) Load(ctx context.Context, sub string) (token string, expires time.Time, ok bool, err error) {
+	sl, err := s.sealer(sub)
+	if err != nil {
 		return "", time.Time{}, false, err
 	}
 	v, err := s.c.Get(ctx, tokenKey(sub)).Result()
@@ -63,19 +90,15 @@ func (s *RedisTokenStore) Load(ctx context.Context, sub string) (token string, e
 	if err != nil {
 		return "", time.Time{}, false, unavailable("load token", sub, err)
 	}
-	exp, tok, found := strings.Cut(v, " ")
-	n, perr := strconv.ParseInt(exp, 10, 64)
-	if !found || perr != nil || tok == "" {
-		// A malformed entry is no token; never echo the value.
-		return "", time.Time{}, false, nil
-	}
-	return tok, fromMicros(n), true, nil
+	token, expires, ok = sl.open(v)
+	return token, expires, ok, nil
 }
 
-// Store shares token until expires; its TTL is expires − Margin. A token
-// that would live less than that is not stored.
+// Store shares token until expires, sealed; its TTL is expires − Margin. A
+// token that would live less than that is not stored.
 func (s *RedisTokenStore) Store(ctx context.Context, sub, token string, expires time.Time) error {
-	if err := checkSub(sub); err != nil {
+	sl, err := s.sealer(sub)
+	if err != nil {
 		return err
 	}
 	if token == "" || strings.ContainsAny(token, " ") {
@@ -85,20 +108,32 @@ func (s *RedisTokenStore) Store(ctx context.Context, sub, token string, expires 
 	if ttl < time.Millisecond {
 		return nil
 	}
-	v := strconv.FormatInt(expires.UnixMicro(), 10) + " " + token
-	if err := s.c.Set(ctx, tokenKey(sub), v, ttl).Err(); err != nil {
+	if err := s.c.Set(ctx, tokenKey(sub), sl.seal(token, expires), ttl).Err(); err != nil {
 		return unavailable("store token", sub, err)
 	}
 	return nil
 }
 
 // Drop deletes the shared token of sub if it is still token (a replica that
-// saw 601/602 must not drop the fresh token another one just stored).
+// saw 601/602 must not drop the fresh token another one just stored): the
+// value is opened here, then deleted only if Redis still holds that value.
 func (s *RedisTokenStore) Drop(ctx context.Context, sub, token string) error {
-	if err := checkSub(sub); err != nil {
+	sl, err := s.sealer(sub)
+	if err != nil {
 		return err
 	}
-	if err := dropTokenScript.Run(ctx, s.c, []string{tokenKey(sub)}, token).Err(); err != nil {
+	v, err := s.c.Get(ctx, tokenKey(sub)).Result()
+	if isNil(err) {
+		return nil
+	}
+	if err != nil {
+		return unavailable("drop token", sub, err)
+	}
+	if cur, _, ok := sl.open(v); ok && cur != token {
+		return nil
+	}
+	// Ours, or a value no replica can open any more: gone either way.
+	if err := compareDeleteScript.Run(ctx, s.c, []string{tokenKey(sub)}, v).Err(); err != nil {
 		return unavailable("drop token", sub, err)
 	}
 	return nil

@@ -36,7 +36,7 @@ func TestThreeReplicasShareOneSubscription(t *testing.T) {
 	for range 3 {
 		c := rds.Client(t)
 		r.startReplica(quota.NewRedis(c, quota.RedisOptions{}),
-			[]sub{{id: fixture.Sub, sim: sim, limits: lim, tokens: quota.NewRedisTokenStore(c, quota.TokenStoreOptions{})}},
+			[]sub{{id: fixture.Sub, sim: sim, limits: lim, tokens: quota.NewRedisTokenStore(c, quota.TokenStoreOptions{Secrets: map[string]string{fixture.Sub: marketotest.DefaultClientSecret}})}},
 			replicaOptions{})
 	}
 	start := time.Now()

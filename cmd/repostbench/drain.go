@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/leadops/repost/internal/fixture"
 	"github.com/leadops/repost/marketo/marketotest"
 	"github.com/leadops/repost/quota"
 )
@@ -62,7 +63,7 @@ func measureDrain(ctx context.Context, n int, rep *report) error {
 	for range 3 {
 		c := redis.NewClient(&redis.Options{Addr: rds.addr})
 		defer c.Close()
-		r, err := startReplica(e.URL, quota.NewRedis(c, quota.RedisOptions{}), quota.NewRedisTokenStore(c, quota.TokenStoreOptions{}), sim, limits, 0)
+		r, err := startReplica(e.URL, quota.NewRedis(c, quota.RedisOptions{}), quota.NewRedisTokenStore(c, quota.TokenStoreOptions{Secrets: map[string]string{fixture.Sub: marketotest.DefaultClientSecret}}), sim, limits, 0)
 		if err != nil {
 			return err
 		}

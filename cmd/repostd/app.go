@@ -147,7 +147,11 @@ func (a *app) connectLimiter(ctx context.Context, now func() time.Time) (marketo
 		a.log.Warn("Redis not reachable yet; nothing is admitted until it is", zap.Error(err))
 	}
 	a.store = quota.NewRedis(a.rdb, quota.RedisOptions{Now: now})
-	return quota.NewRedisTokenStore(a.rdb, quota.TokenStoreOptions{}), nil
+	secrets := map[string]string{} // the shared token is sealed with a key derived from these
+	for _, s := range a.cfg.Subscriptions {
+		secrets[s.ID] = s.ClientSecret.Reveal()
+	}
+	return quota.NewRedisTokenStore(a.rdb, quota.TokenStoreOptions{Secrets: secrets}), nil
 }
 
 func (a *app) subscriptions(tokens marketo.TokenStore, o appOptions) ([]worker.Subscription, error) {
