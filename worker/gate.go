@@ -71,6 +71,9 @@ func (s *subRunner) gateWait() time.Duration {
 	if s.halted {
 		return s.w.cfg.ProbeInterval
 	}
+	if _, paused := s.w.heldBy(s.sub.ID); paused {
+		return time.Second // read again each second: a resume or an expired --until lifts it
+	}
 	return s.gateUntil.Sub(s.w.cfg.Now())
 }
 

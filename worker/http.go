@@ -31,6 +31,8 @@ type Readiness struct {
 	NATS   string            `json:"nats"`
 	Halted map[string]string `json:"halted,omitempty"`
 	Quotas map[string]string `json:"quota,omitempty"`
+	// Paused lists the operators' pauses in force: "reason (actor, until T)".
+	Paused map[string]string `json:"paused,omitempty"`
 }
 
 // Readiness reports what /readyz serves.
@@ -49,6 +51,7 @@ func (w *Worker) Readiness(ctx context.Context) Readiness {
 	}
 	w.mu.Unlock()
 	r.Ready = !stopped && w.q.NC.IsConnected()
+	r.Paused = pauseDetail(w.pausedNow())
 	return r
 }
 

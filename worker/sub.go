@@ -53,7 +53,7 @@ func (s *subRunner) run(ctx, work context.Context) {
 			sleepCtx(ctx, min(wait, time.Second))
 			continue
 		}
-		msgs := s.fetch(ctx)
+		msgs := s.unlessPaused(s.fetch(ctx))
 		if len(msgs) == 0 && len(carry) == 0 {
 			continue
 		}

@@ -87,6 +87,8 @@ type Config struct {
 	// UnroutedScan is how often the failed stream's subjects are searched
 	// for subscriptions missing from the config: 5 s by default.
 	UnroutedScan time.Duration
+	Heartbeat    time.Duration // replica heartbeat interval: DefaultHeartbeat
+	PausePoll    time.Duration // operators' pauses are read every: DefaultPausePoll
 }
 
 func (c *Config) defaults() {
@@ -148,6 +150,7 @@ type Worker struct {
 	mu      sync.Mutex
 	halts   map[string]string // subscription → reason, as last seen
 	stopped bool
+	pauses  *pauses
 }
 
 // New checks its dependencies and prepares a worker; nothing runs yet.
@@ -174,6 +177,7 @@ func New(q *queue.Queue, lim Limiter, pol Decider, cfg Config) (*Worker, error) 
 		w.m.initSeries(s.ID)
 	}
 	w.m.buildInfo.WithLabelValues(cfg.Version).Set(1)
+	w.pauses = newPauses(cfg.Registerer, w.subs)
 	return w, nil
 }
 
@@ -187,7 +191,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	// work is cancelled only after in-flight calls had their deadline.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
+	w.readPauses(ctx) // before the first fetch
+	stopBeat := w.startHeartbeat(ctx)
+	defer stopBeat() // withdrawn after the drain
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); w.runPauses(ctx) }()
 	for _, s := range w.subs {
 		cons, err := w.q.ConsumerFor(ctx, s.sub.ID)
 		if err != nil {
