@@ -50,7 +50,7 @@ func (s *subRunner) finishOrRetry(ctx context.Context, f *finisher, it *item, v 
 	case policy.ActionHalt:
 		return s.later(ctx, it, attempts, d.Code)
 	case policy.ActionThrottle:
-		if !d.Until.IsZero() && d.Until.Sub(now) > maxInlineWait {
+		if !d.Until.IsZero() && d.Until.Sub(now) > s.holdLimit() {
 			return s.later(ctx, it, attempts, d.Code) // the gate is closed until then
 		}
 		return s.retry(ctx, it, attempts, d.Code, d.Delay)

@@ -14,9 +14,21 @@ import (
 	"github.com/leadops/repost/quota"
 )
 
-// maxInlineWait is the longest admission wait spent holding fetched events;
-// longer waits hand them back and close the fetch gate instead.
+// maxInlineWait is the least of holdLimit.
 const maxInlineWait = 5 * time.Second
+
+// holdWindows is how many windows a block (a 606 or 615 penalty) may last
+// and still be waited out holding the fetched events.
+const holdWindows = 3
+
+// holdLimit is the longest block waited out holding fetched events; a
+// longer one (and the daily quota, and a halt) hands them back, deferred,
+// and closes the fetch gate. Waits for the window or for a concurrency slot
+// are always held: they end within a window, and deferring would republish
+// every held event for nothing.
+func (s *subRunner) holdLimit() time.Duration {
+	return max(maxInlineWait, holdWindows*s.sub.Limits.Window)
+}
 
 // send claims the batch's lookup values, waits for admission, calls
 // Marketo and settles every event of the batch.
@@ -26,7 +38,9 @@ func (s *subRunner) send(ctx context.Context, b *batch) {
 	if b == nil {
 		return
 	}
+	stopClaims := s.renewClaims(ctx, owner, claimed)
 	defer func() {
+		stopClaims()
 		if len(claimed) > 0 {
 			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
@@ -75,6 +89,10 @@ const maxSendTries = 3
 func (s *subRunner) post(ctx context.Context, b *batch, req marketo.LeadsRequest) (*marketo.Response, error, bool) {
 	rc, now := s.sub.Client.(readyClient)
 	for try := 1; ; try++ {
+		if s.stopping() {
+			s.handBack(b.items, 0) // SIGTERM: no new call starts; another replica sends them
+			return nil, nil, false
+		}
 		if now {
 			if err := rc.Ready(ctx); err != nil {
 				return nil, err, true // no token: the call fails as a whole (policy decides)
@@ -85,6 +103,11 @@ func (s *subRunner) post(ctx context.Context, b *batch, req marketo.LeadsRequest
 			return nil, nil, false
 		}
 		admitted := time.Now()
+		if s.stopping() {
+			s.release(ctx, lease)
+			s.handBack(b.items, 0)
+			return nil, nil, false
+		}
 		if !now {
 			stop := s.renew(ctx, lease)
 			resp, err := s.sub.Client.Post(ctx, req)
@@ -179,13 +202,21 @@ func (s *subRunner) admit(ctx context.Context, b *batch) (quota.Lease, bool) {
 			sleepCtx(ctx, wait)
 			continue
 		}
+		if s.stopping() {
+			if adm.Allowed {
+				s.release(ctx, adm.Lease)
+			}
+			s.handBack(b.items, 0)
+			return quota.Lease{}, false
+		}
 		if adm.Allowed {
 			s.w.m.admissionWait.WithLabelValues(s.sub.ID).Observe(time.Since(start).Seconds())
 			return adm.Lease, true
 		}
 		s.w.m.denied.WithLabelValues(s.sub.ID, string(adm.Limit)).Inc()
-		long := adm.RetryAfter > maxInlineWait || adm.Limit == quota.LimitQuota ||
-			adm.Limit == quota.LimitHalted
+		short := adm.Limit == quota.LimitWindow || adm.Limit == quota.LimitConcurrency
+		long := adm.Limit == quota.LimitQuota || adm.Limit == quota.LimitHalted ||
+			(!short && adm.RetryAfter > s.holdLimit())
 		if long || ctx.Err() != nil {
 			wait := adm.RetryAfter
 			if wait <= 0 {
@@ -199,8 +230,49 @@ func (s *subRunner) admit(ctx context.Context, b *batch) (quota.Lease, bool) {
 			}
 			return quota.Lease{}, false
 		}
-		sleepCtx(ctx, adm.RetryAfter)
+		sleepCtx(s.stopCtx(ctx), adm.RetryAfter)
 	}
+}
+
+// stopping reports whether the worker was told to stop (SIGTERM): from
+// then on no Marketo call starts.
+func (s *subRunner) stopping() bool { return s.stop != nil && s.stop.Err() != nil }
+
+// stopCtx is ctx, ended early by SIGTERM: waits for admission end at once.
+func (s *subRunner) stopCtx(ctx context.Context) context.Context {
+	if s.stop == nil {
+		return ctx
+	}
+	return s.stop
+}
+
+// renewClaims keeps the batch's lookup-value claims alive, three times per
+// TTL, while it waits for admission and while its call runs (split halves
+// included), like a lease: a call longer than the TTL must never let
+// another call, here or on another replica, send the same value at once.
+func (s *subRunner) renewClaims(ctx context.Context, owner string, keys []string) (stop func()) {
+	ttl := s.w.cfg.ClaimTTL
+	if len(keys) == 0 || ttl <= 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := s.w.lim.Claim(ctx, s.sub.ID, owner, keys, ttl); err != nil && ctx.Err() == nil {
+					s.w.log.Warn("renewing claims failed", zap.String("subscription", s.sub.ID), zap.Error(err))
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // renew keeps the lease of a long call alive.

@@ -194,7 +194,7 @@ func (s *subRunner) sideEffects(ctx context.Context, v verdict, d policy.Decisio
 		if err := s.w.lim.Penalize(ctx, s.sub.ID, n, s.sub.Limits); err != nil {
 			s.w.log.Warn("penalize failed", zap.Error(err))
 		}
-		if !d.Until.IsZero() && d.Until.Sub(s.w.cfg.Now()) > maxInlineWait {
+		if !d.Until.IsZero() && d.Until.Sub(s.w.cfg.Now()) > s.holdLimit() {
 			s.closeGate(d.Until.Sub(s.w.cfg.Now()), d.Reason, false)
 		}
 	case policy.ActionHalt:

@@ -23,6 +23,7 @@ type subRunner struct {
 	// guard is the window's guard band (guardBand): a call admitted
 	// longer ago than this is admitted again before it leaves.
 	guard time.Duration
+	stop  context.Context // ends at SIGTERM (run's ctx): no call starts after it
 
 	mu         sync.Mutex
 	gateUntil  time.Time // fetch nothing before this
@@ -35,6 +36,7 @@ type subRunner struct {
 // run fetches and dispatches until ctx ends; calls use work, which outlives
 // ctx by the shutdown deadline.
 func (s *subRunner) run(ctx, work context.Context) {
+	s.stop = ctx
 	s.held = map[jetstream.Msg]struct{}{}
 	sem := make(chan struct{}, max(1, s.sub.Limits.MaxConcurrency))
 	var wg sync.WaitGroup
