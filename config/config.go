@@ -61,9 +61,21 @@ type TLS struct {
 // Enabled reports whether any TLS file is set.
 func (t TLS) Enabled() bool { return t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" }
 
-// HTTP is the listener for /metrics, /healthz and /readyz.
+// HTTP is the listener for /metrics, /healthz, /readyz and the console at /ui/.
 type HTTP struct {
 	Addr string `yaml:"addr" json:"addr"` // host:port, default 127.0.0.1:8080; REPOST_HTTP_ADDR
+	UI   UI     `yaml:"ui" json:"ui"`
+}
+
+// UI is the read-only web console at /ui/ on the HTTP port.
+type UI struct {
+	// Enabled serves the console; false answers 404 at /ui/. Default true.
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// ShowLeadData shows the field values of parked leads (PII). Default
+	// false: the console shows lead IDs, codes and field names only.
+	ShowLeadData bool `yaml:"showLeadData" json:"showLeadData"`
+	// Refresh is how often an open page reloads itself, 1s..1m. Default 5s.
+	Refresh time.Duration `yaml:"refresh" json:"refresh"`
 }
 
 // Policy tunes the decision table of package policy. Overrides maps a code as
@@ -142,6 +154,7 @@ const (
 	DefaultShutdownTimeout = 25 * time.Second
 	DefaultLeaseTTL        = 2 * time.Minute
 	DefaultAckWait         = time.Minute
+	DefaultUIRefresh       = 5 * time.Second
 	DefaultDailyQuota      = 50000
 	DefaultCallsPerWindow  = 100
 	DefaultWindow          = 20 * time.Second
@@ -154,7 +167,7 @@ func Default() Config {
 	return Config{
 		NATS:    NATS{SubjectPrefix: DefaultSubjectPrefix, Replicas: 1, Storage: "file", AckWait: DefaultAckWait},
 		DataDir: DefaultDataDir,
-		HTTP:    HTTP{Addr: DefaultHTTPAddr},
+		HTTP:    HTTP{Addr: DefaultHTTPAddr, UI: UI{Enabled: true, Refresh: DefaultUIRefresh}},
 		Policy:  Policy{MaxAttempts: DefaultMaxAttempts},
 		Worker: Worker{
 			Linger: DefaultLinger, BatchSize: DefaultBatchSize, FetchBatch: DefaultBatchSize,

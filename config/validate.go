@@ -70,6 +70,7 @@ func (c *Config) Validate() error {
 	if err := checkHostPort(c.HTTP.Addr); err != "" {
 		p.add("http.addr", "%s", err)
 	}
+	c.HTTP.UI.validate(&p)
 	p = append(p, c.policyProblems()...)
 	c.Worker.validate(&p)
 	switch c.Log.Level {
@@ -160,6 +161,15 @@ func (r *Redis) validate(p *problems) {
 func validateTLS(t TLS, field string, p *problems) {
 	if (t.CertFile == "") != (t.KeyFile == "") {
 		p.add(field, "certFile and keyFile go together")
+	}
+}
+
+func (u *UI) validate(p *problems) {
+	if u.Refresh < time.Second || u.Refresh > time.Minute {
+		p.add("http.ui.refresh", "must be 1s..1m, got %s", u.Refresh)
+	}
+	if u.ShowLeadData && !u.Enabled {
+		p.add("http.ui.showLeadData", "true while http.ui.enabled is false: enable the console or drop showLeadData")
 	}
 }
 
