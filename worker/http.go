@@ -14,7 +14,8 @@ import (
 // /readyz (NATS connected and not shutting down; halted subscriptions are
 // listed in the detail but do not make the replica unready, since the others
 // still work).
-func (w *Worker) Handler(gatherer prometheus.Gatherer) http.Handler {
+// Each mount adds a handler under its pattern (repostd's console at /ui/).
+func (w *Worker) Handler(gatherer prometheus.Gatherer, mounts ...Mount) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) {
@@ -22,7 +23,16 @@ func (w *Worker) Handler(gatherer prometheus.Gatherer) http.Handler {
 		_, _ = rw.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("/readyz", w.readyz)
+	for _, m := range mounts {
+		mux.Handle(m.Pattern, m.Handler)
+	}
 	return mux
+}
+
+// Mount is a handler served next to /metrics under Pattern.
+type Mount struct {
+	Pattern string
+	Handler http.Handler
 }
 
 // Readiness is the body of /readyz.

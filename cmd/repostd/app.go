@@ -18,6 +18,7 @@ import (
 
 	"github.com/leadops/repost/config"
 	"github.com/leadops/repost/internal/connect"
+	"github.com/leadops/repost/internal/console"
 	"github.com/leadops/repost/marketo"
 	"github.com/leadops/repost/policy"
 	"github.com/leadops/repost/queue"
@@ -38,6 +39,7 @@ type app struct {
 	reg    *prometheus.Registry
 	w      *worker.Worker
 	srv    *http.Server
+	ui     *console.Console // nil when http.ui.enabled is false
 	ln     net.Listener
 	closed sync.Once
 }
@@ -91,7 +93,14 @@ func newApp(ctx context.Context, cfg *config.Config, log *zap.Logger, o appOptio
 	if err != nil {
 		return nil, fmt.Errorf("http: listen on %s: %w", cfg.HTTP.Addr, err)
 	}
-	a.srv = &http.Server{Handler: a.w.Handler(a.reg), ReadHeaderTimeout: 5 * time.Second}
+	var mounts []worker.Mount
+	if cfg.HTTP.UI.Enabled {
+		if a.ui, err = a.newConsole(); err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, worker.Mount{Pattern: console.Prefix, Handler: a.ui.Handler()})
+	}
+	a.srv = &http.Server{Handler: a.w.Handler(a.reg, mounts...), ReadHeaderTimeout: 5 * time.Second}
 	return a, nil
 }
 
@@ -208,6 +217,9 @@ func (a *app) logCall(r marketo.CallRecord) {
 func (a *app) run(ctx context.Context) error {
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- a.srv.Serve(a.ln) }()
+	if a.ui != nil {
+		go a.ui.Run(ctx)
+	}
 	a.log.Info("repostd started", zap.String("version", version), zap.String("http", a.ln.Addr().String()))
 	err := a.w.Run(ctx)
 	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

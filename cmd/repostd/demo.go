@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leadops/repost/config"
+	"github.com/leadops/repost/internal/console"
 	"github.com/leadops/repost/internal/fixture"
 	"github.com/leadops/repost/marketo/marketotest"
 )
@@ -75,6 +76,9 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.run(runCtx) }()
+	if a.ui != nil {
+		fmt.Fprintf(stdout, "console: http://%s%s (read-only)\n\n", a.ln.Addr(), console.Prefix)
+	}
 
 	d := &demo{o: o, a: a, sim: sim, out: stdout, log: log}
 	report, derr := d.drive(runCtx)

@@ -53,6 +53,7 @@ func TestDemo(t *testing.T) {
 		"limit violations caused by repost: 606=0 607=0 615=0 413=0",
 		"field role",
 		"repostctl --data-dir",
+		"console: http://127.0.0.1:",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())

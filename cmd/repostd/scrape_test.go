@@ -49,6 +49,12 @@ func TestAlertAndDashboardMetricsAreExported(t *testing.T) {
 		}
 		return nil
 	})
+	ui := get("http://" + a.ln.Addr().String() + "/ui/sub/" + fixture.Sub)
+	for _, want := range []string{`class="limit" data-limit="100"`, "parked groups", "repostctl status " + fixture.Sub} {
+		if !strings.Contains(strings.ToLower(ui), strings.ToLower(want)) {
+			t.Errorf("console page lacks %q:\n%s", want, ui)
+		}
+	}
 	exported := map[string]bool{}
 	for _, line := range strings.Split(scrape, "\n") {
 		if line == "" || line[0] == '#' {
