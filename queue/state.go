@@ -16,7 +16,15 @@ type EventState struct {
 	Attempts int    `json:"attempts"`
 	Reauths  int    `json:"reauths,omitempty"`
 	LastCode string `json:"lastCode,omitempty"`
+	// Stored is set by LoadState when the bucket holds a state for the
+	// event, even one with no attempt (a throttle, a halt): its terminal
+	// outcome must remove it.
+	Stored bool `json:"-"`
 }
+
+// Kept reports whether the event may have a state in the bucket to remove
+// once it reaches its outcome.
+func (st EventState) Kept() bool { return st.Stored || st.Attempts > 0 || st.Reauths > 0 }
 
 // LoadState returns the stored state of an event (zero when none).
 func (q *Queue) LoadState(ctx context.Context, eventID string) (EventState, error) {
@@ -34,6 +42,7 @@ func (q *Queue) LoadState(ctx context.Context, eventID string) (EventState, erro
 	if err := json.Unmarshal(e.Value(), &st); err != nil {
 		return EventState{}, fmt.Errorf("queue: state of %s: %w", eventID, err)
 	}
+	st.Stored = true
 	return st, nil
 }
 

@@ -14,7 +14,7 @@ import (
 // finishOrRetry carries out one event's decision. It returns true when the
 // event is finished here (an outcome is on its way, or it was handed back).
 func (s *subRunner) finishOrRetry(ctx context.Context, f *finisher, it *item, v verdict, d policy.Decision, now time.Time) bool {
-	hadState := it.st.Attempts > 0 || it.st.Reauths > 0
+	hadState := it.st.Kept()
 	attempts := it.st.Attempts
 	if d.Attempt {
 		attempts++

@@ -161,7 +161,7 @@ func (s *subRunner) apply(ctx context.Context, b *batch, verdicts []verdict) {
 		if v.code == policy.CodeOK {
 			f.outcomeAt(it.msg, &repost.Outcome{EventID: it.ev.EventID, LeadID: it.ev.LeadID, Subscription: s.sub.ID, RequeueOf: requeueOf(it.ev),
 				Kind: repost.KindReposted, Code: policy.CodeOK, MarketoID: v.marketo, Status: v.status,
-				Attempts: it.st.Attempts + 1, At: now}, nil, it.st.Attempts > 0 || it.st.Reauths > 0, it.at)
+				Attempts: it.st.Attempts + 1, At: now}, nil, it.st.Kept(), it.at)
 			finished = append(finished, it)
 			continue
 		}

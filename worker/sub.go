@@ -274,7 +274,7 @@ func (s *subRunner) decodeOne(ctx context.Context, m jetstream.Msg, f *finisher)
 			return nil
 		}
 	}
-	p.hadState = p.st.Attempts > 0 || p.st.Reauths > 0
+	p.hadState = p.st.Kept()
 	if p.at.IsZero() {
 		p.at = md.Timestamp
 	}

@@ -60,3 +60,16 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+// A configuration with no subscription would park every event it sees as
+// unknown-subscription: repostd refuses to start, naming the file, before
+// it connects to anything.
+func TestRunRefusesZeroSubscriptions(t *testing.T) {
+	var out, errb bytes.Buffer
+	path := t.TempDir() + "/empty.yaml"
+	writeFile(t, path, "nats: {url: \"nats://127.0.0.1:1\"}\nsubscriptions: []\n")
+	err := run(context.Background(), []string{"--config", path}, func(string) string { return "" }, &out, &errb)
+	if err == nil || isUsage(err) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "no subscriptions") {
+		t.Fatalf("err = %v, want one naming %s and saying it has no subscriptions (exit 1)", err, path)
+	}
+}

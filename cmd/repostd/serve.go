@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"go.uber.org/zap"
@@ -16,6 +17,11 @@ func serve(ctx context.Context, path string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	if len(cfg.Subscriptions) == 0 {
+		// Such a replica would park every event it sees as
+		// unknown-subscription (only the demo runs without a file).
+		return fmt.Errorf("configuration %s: no subscriptions: repostd needs at least one under subscriptions", nameOf(path))
+	}
 	log := newLogger(cfg.Log, stderr)
 	log.Info("configuration", zap.String("file", path), zap.String("config", cfg.Redacted()))
 	a, err := newApp(ctx, cfg, log, appOptions{})
@@ -23,6 +29,13 @@ func serve(ctx context.Context, path string, getenv func(string) string, stderr 
 		return err
 	}
 	return a.run(ctx)
+}
+
+func nameOf(path string) string {
+	if path == "" {
+		return "(none: no --config nor REPOST_CONFIG)"
+	}
+	return path
 }
 
 // newLogger writes JSON lines, one event per line, at the configured level.
