@@ -129,10 +129,10 @@ type Subscription struct {
 // Limits is the worker's share of one subscription's Marketo limits
 // (CONTRACT §7). Each field left out of the YAML takes its default.
 type Limits struct {
-	DailyQuota     int           `yaml:"dailyQuota" json:"dailyQuota"`         // calls per day ending 00:00 America/Chicago; default 50000
-	CallsPerWindow int           `yaml:"callsPerWindow" json:"callsPerWindow"` // default 100
+	DailyQuota     int           `yaml:"dailyQuota" json:"dailyQuota"`         // calls per day ending 00:00 America/Chicago; default 10000
+	CallsPerWindow int           `yaml:"callsPerWindow" json:"callsPerWindow"` // default 50
 	Window         time.Duration `yaml:"window" json:"window"`                 // default 20s
-	MaxConcurrency int           `yaml:"maxConcurrency" json:"maxConcurrency"` // default 10
+	MaxConcurrency int           `yaml:"maxConcurrency" json:"maxConcurrency"` // default 5
 }
 
 // Redis modes.
@@ -155,10 +155,13 @@ const (
 	DefaultLeaseTTL        = 2 * time.Minute
 	DefaultAckWait         = time.Minute
 	DefaultUIRefresh       = 5 * time.Second
-	DefaultDailyQuota      = 50000
-	DefaultCallsPerWindow  = 100
-	DefaultWindow          = 20 * time.Second
-	DefaultMaxConcurrency  = 10
+	// The limits' defaults are Marketo's advice for one integration (50
+	// calls per 20 s, 5 concurrent) and the daily quota every instance is
+	// guaranteed: repost shares the instance with the DAP pipeline.
+	DefaultDailyQuota     = 10000
+	DefaultCallsPerWindow = 50
+	DefaultWindow         = 20 * time.Second
+	DefaultMaxConcurrency = 5
 )
 
 // Default returns the configuration used when no file is given: embedded

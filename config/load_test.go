@@ -56,7 +56,7 @@ func TestLoadDefaults(t *testing.T) {
 func TestLoadFillsEachLimitOnItsOwn(t *testing.T) {
 	c := mustLoadYAML(t, "worker: {batchSize: 50, linger: 0s}\nsubscriptions:"+sub+"    limits: {window: 10s, callsPerWindow: 40}\n", nil)
 	got := c.Subscriptions[0].Limits
-	want := Limits{DailyQuota: 50000, CallsPerWindow: 40, Window: 10 * time.Second, MaxConcurrency: 10}
+	want := Limits{DailyQuota: 10000, CallsPerWindow: 40, Window: 10 * time.Second, MaxConcurrency: 5}
 	if got != want {
 		t.Errorf("limits = %+v, want %+v", got, want)
 	}

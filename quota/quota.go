@@ -5,12 +5,14 @@ import (
 	"time"
 )
 
-// Defaults of CONTRACT §7, used for a zero field of Limits.
+// Defaults of CONTRACT §7, used for a zero field of Limits: one
+// integration's share of an instance (Marketo asks for at most 50 calls per
+// 20 s and 5 concurrent; 10,000 calls a day is all an instance guarantees).
 const (
-	DefaultDailyQuota     = 50000
-	DefaultCallsPerWindow = 100
+	DefaultDailyQuota     = 10000
+	DefaultCallsPerWindow = 50
 	DefaultWindow         = 20 * time.Second
-	DefaultMaxConcurrency = 10
+	DefaultMaxConcurrency = 5
 	// DefaultLeaseTTL outlives Marketo's own 90 s timeout: a call still
 	// running after it has been abandoned by Marketo anyway. Long calls Renew.
 	DefaultLeaseTTL = 100 * time.Second

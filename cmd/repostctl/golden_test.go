@@ -82,7 +82,8 @@ func TestGoldenLimits(t *testing.T) {
 	h := newHarness(t, "https://123-abc-456.mktorest.com", fixture.Sub, otherSub)
 	store := quota.NewMemory(quota.MemoryOptions{Now: func() time.Time { return fixedNow }})
 	ctx := context.Background()
-	limA := quota.Limits{DailyQuota: 50000, CallsPerWindow: 100, Window: 20 * time.Second, MaxConcurrency: 10, LeaseTTL: 2 * time.Minute}
+	// The first subscription sets no limits: the defaults, the share Marketo advises for one integration.
+	limA := quota.Limits{DailyQuota: 10000, CallsPerWindow: 50, Window: 20 * time.Second, MaxConcurrency: 5, LeaseTTL: 2 * time.Minute}
 	var first quota.Lease
 	for i := 0; i < 3; i++ {
 		a, err := store.Admit(ctx, fixture.Sub, limA)
@@ -110,7 +111,8 @@ func TestGoldenLimits(t *testing.T) {
 	if err := json.Unmarshal([]byte(h.mustRun("limits", otherSub, "-o", "json")), &rows); err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || !rows[0].Halted || rows[0].QuotaLimit != 10000 || rows[0].EffectiveConcurrency >= 5 {
+	if len(rows) != 1 || !rows[0].Halted || rows[0].QuotaLimit != 10000 || rows[0].EffectiveConcurrency >= 5 ||
+		rows[0].Instance.MaxConcurrency != 10 || rows[0].Instance.DailyQuota != 50000 {
 		t.Errorf("limits %s -o json: %+v", otherSub, rows)
 	}
 	if _, _, err := h.run(ctx, "limits", "000-NOT-CONF"); err == nil || exitCode(err, nopWriter{}) != 1 {
@@ -122,7 +124,8 @@ func TestGoldenLimits(t *testing.T) {
 func TestLimitsWithoutRedisSaysSo(t *testing.T) {
 	h := newHarness(t, "https://123-abc-456.mktorest.com", fixture.Sub)
 	out, stderr, err := h.run(context.Background(), "limits")
-	if err != nil || !strings.Contains(stderr, "no Redis configured") || !strings.Contains(out, "0 of 50,000") {
+	if err != nil || !strings.Contains(stderr, "no Redis configured") || !strings.Contains(out, "0 of 10,000") ||
+		!strings.Contains(out, "rate 50%, concurrency 50%, day 20%") || !strings.Contains(out, "100 calls per 20s, 10 concurrent, 50,000 calls a day") {
 		t.Errorf("limits without Redis: %v\nstdout %s\nstderr %s", err, out, stderr)
 	}
 }

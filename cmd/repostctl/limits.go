@@ -33,6 +33,34 @@ type limitsRow struct {
 	Halted               bool      `json:"halted"`
 	HaltReason           string    `json:"haltReason,omitempty"`
 	Now                  time.Time `json:"now"`
+	// Instance is the Marketo instance limits the share is measured against.
+	Instance instanceLimits `json:"instance"`
+}
+
+// instanceLimits are the limits of most Marketo instances (FACTS.md): the
+// subscription's limits are repost's share of them, the DAP pipeline and other
+// integrations use the rest. Instances are guaranteed only 10,000 calls a day.
+type instanceLimits struct {
+	CallsPerWindow int    `json:"callsPerWindow"`
+	Window         string `json:"window"`
+	MaxConcurrency int    `json:"maxConcurrency"`
+	DailyQuota     int    `json:"dailyQuota"`
+}
+
+var instance = instanceLimits{CallsPerWindow: 100, Window: "20s", MaxConcurrency: 10, DailyQuota: 50000}
+
+const instanceWindow = 20 * time.Second
+
+// share writes a row's limits as parts of the instance's: the call rate
+// (per 20 s whatever the row's window), the concurrency, the daily quota.
+func share(r limitsRow) string {
+	rate := "-"
+	if w, err := time.ParseDuration(r.Window); err == nil && w > 0 {
+		per20 := float64(r.WindowLimit) * float64(instanceWindow) / float64(w)
+		rate = fmt.Sprintf("%.0f%%", 100*per20/float64(instance.CallsPerWindow))
+	}
+	return fmt.Sprintf("rate %s, concurrency %.0f%%, day %.0f%%", rate,
+		100*float64(r.MaxConcurrency)/float64(instance.MaxConcurrency), 100*float64(r.QuotaLimit)/float64(instance.DailyQuota))
 }
 
 func newLimitsCmd(e *env, g *globals) *cobra.Command {
@@ -101,7 +129,7 @@ func snapshots(ctx context.Context, store quota.Store, cfg *config.Config, subs 
 			QuotaLimit: sn.QuotaLimit, ResetAt: sn.ResetAt, CallsInWindow: sn.CallsInWindow, WindowLimit: sn.WindowLimit,
 			Window: sn.Window.String(), Leases: sn.Leases, EffectiveConcurrency: sn.EffectiveConcurrency,
 			MaxConcurrency: sn.MaxConcurrency, BlockedUntil: sn.BlockedUntil, BlockReason: sn.BlockReason,
-			Halted: sn.Halted, HaltReason: sn.HaltReason, Now: sn.Now})
+			Halted: sn.Halted, HaltReason: sn.HaltReason, Now: sn.Now, Instance: instance})
 	}
 	return rows, nil
 }
@@ -120,7 +148,7 @@ func printLimits(w io.Writer, rows []limitsRow, local *time.Location) error {
 		return err
 	}
 	t := newTable(w, "SUBSCRIPTION", "QUOTA USED", "LEFT", "RESETS (CHICAGO = LOCAL)", "IN WINDOW",
-		"LEASES", "CONCURRENCY", "BLOCKED", "HALTED")
+		"LEASES", "CONCURRENCY", "BLOCKED", "HALTED", "SHARE OF INSTANCE")
 	for _, r := range rows {
 		blocked := "-"
 		if !r.BlockedUntil.IsZero() && r.BlockedUntil.After(r.Now) {
@@ -134,9 +162,14 @@ func printLimits(w io.Writer, rows []limitsRow, local *time.Location) error {
 			thousands(r.QuotaUsed)+" of "+thousands(r.QuotaLimit), thousands(r.QuotaLeft),
 			r.ResetAt.In(chicago).Format("15:04 MST")+" = "+r.ResetAt.In(local).Format("15:04 MST")+", in "+roundDur(r.ResetAt.Sub(r.Now)),
 			fmt.Sprintf("%d of %d per %s", r.CallsInWindow, r.WindowLimit, r.Window),
-			fmt.Sprint(r.Leases), fmt.Sprintf("%d of %d", r.EffectiveConcurrency, r.MaxConcurrency), blocked, halted)
+			fmt.Sprint(r.Leases), fmt.Sprintf("%d of %d", r.EffectiveConcurrency, r.MaxConcurrency), blocked, halted, share(r))
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "share of a usual Marketo instance: %d calls per %s, %d concurrent, %s calls a day (some instances have 10,000); the DAP pipeline and other integrations use the rest\n",
+		instance.CallsPerWindow, instance.Window, instance.MaxConcurrency, thousands(instance.DailyQuota))
+	return err
 }
 
 // roundDur writes a duration to the minute: 13h20m.
