@@ -165,6 +165,15 @@ func (r *Redis) Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, e
 	return l, nil
 }
 
+// Ping reports whether Redis answers (for /readyz): nil, or an error
+// matching ErrUnavailable.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.c.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("quota: ping: %w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
 // Close implements Store; the client stays open (it is the caller's).
 func (r *Redis) Close() error {
 	r.closed.Store(true)

@@ -8,10 +8,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/leadops/repost/quota"
 )
 
 // Handler serves /metrics (from gatherer), /healthz (the process runs) and
-// /readyz (NATS connected and not shutting down; halted subscriptions are
+// /readyz (NATS connected, the limiter's store answering, and not shutting
+// down; halted subscriptions are
 // listed in the detail but do not make the replica unready, since the others
 // still work).
 // Each mount adds a handler under its pattern (repostd's console at /ui/).
@@ -35,10 +39,19 @@ type Mount struct {
 	Handler http.Handler
 }
 
+// pinger is a limiter backed by a store that can be unreachable (*quota.Redis).
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+var _ pinger = (*quota.Redis)(nil)
+
 // Readiness is the body of /readyz.
 type Readiness struct {
-	Ready  bool              `json:"ready"`
-	NATS   string            `json:"nats"`
+	Ready bool   `json:"ready"`
+	NATS  string `json:"nats"`
+	// Redis is "ok", "unreachable", or absent for an in-process limiter.
+	Redis  string            `json:"redis,omitempty"`
 	Halted map[string]string `json:"halted,omitempty"`
 	Quotas map[string]string `json:"quota,omitempty"`
 	// Paused lists the operators' pauses in force: "reason (actor, until T)".
@@ -61,6 +74,18 @@ func (w *Worker) Readiness(ctx context.Context) Readiness {
 	}
 	w.mu.Unlock()
 	r.Ready = !stopped && w.q.NC.IsConnected()
+	if p, ok := w.lim.(pinger); ok {
+		// Unreachable, the limiter admits nothing (fail closed): a replica
+		// that cannot call Marketo is not ready.
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := p.Ping(pctx)
+		cancel()
+		r.Redis = "ok"
+		if err != nil {
+			r.Redis, r.Ready = "unreachable", false
+			w.log.Warn("readyz: redis unreachable", zap.Error(err))
+		}
+	}
 	r.Paused = pauseDetail(w.pausedNow())
 	return r
 }
