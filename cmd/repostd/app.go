@@ -141,6 +141,7 @@ func (a *app) connectLimiter(ctx context.Context, now func() time.Time) (marketo
 		a.store = quota.NewMemory(quota.MemoryOptions{Now: now})
 		return marketo.NewMemoryTokenStore(), nil
 	}
+	connect.LogRedisTo(a.log) // go-redis's own messages as zap lines, not stderr text
 	rdb, err := connect.Redis(a.cfg.Redis)
 	if err != nil {
 		return nil, err

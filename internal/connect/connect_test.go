@@ -1,11 +1,15 @@
 package connect
 
 import (
+	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/leadops/repost/config"
 )
@@ -54,5 +58,39 @@ func TestRedact(t *testing.T) {
 	}
 	if got := Redact("plain", "redis://h:1"); got != "plain" {
 		t.Errorf("Redact changed a message without a password: %q", got)
+	}
+}
+
+// go-redis's own messages land in zap, not on stderr: a Sentinel client
+// whose sentinel is not listening logs its failed lookup through go-redis's
+// logger, which must be the zap adapter.
+func TestGoRedisLogsThroughZap(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	LogRedisTo(zap.New(core))
+	t.Cleanup(func() { LogRedisTo(zap.NewNop()) })
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close() // nothing listens there now
+	c, err := Redis(config.Redis{Mode: config.RedisSentinel, URL: config.URL("redis://" + addr + "?master_name=mymaster")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err == nil {
+		t.Fatal("ping through a sentinel nobody runs succeeded")
+	}
+	lines := logs.FilterMessageSnippet("sentinel: GetMasterAddrByName").All()
+	if len(lines) == 0 {
+		t.Fatalf("no go-redis line in zap; got %d lines: %v", logs.Len(), logs.All())
+	}
+	e := lines[0]
+	if e.LoggerName != "redis" || e.Level != zap.WarnLevel || e.ContextMap()["source"] != "go-redis" ||
+		!strings.Contains(e.Message, `"mymaster"`) {
+		t.Errorf("go-redis line %+v, want a warning of logger redis naming the master", e)
 	}
 }
