@@ -1,6 +1,7 @@
 package deployments
 
 import (
+	"slices"
 	"strconv"
 	"testing"
 
@@ -12,29 +13,60 @@ import (
 // placeholder is the only value the example Secret may hold.
 const placeholder = "REPLACE-ME"
 
-func TestSecretsArePlaceholders(t *testing.T) {
+// TestNoSecretRendered: no kustomization holds a Secret, so `kubectl apply -k`
+// never replaces the operator's repost-secrets with placeholders.
+func TestNoSecretRendered(t *testing.T) {
 	for _, dir := range kustomizations {
 		t.Run(dir, func(t *testing.T) {
-			r := mustRender(t, dir)
-			for _, s := range r.secrets {
-				if s.Annotations["repost.leadops.io/example"] == "" {
-					t.Errorf("Secret %s is not marked as an example (annotation repost.leadops.io/example)", s.Name)
-				}
-				if len(s.StringData)+len(s.Data) == 0 {
-					t.Errorf("Secret %s is empty", s.Name)
-				}
-				for k, v := range s.StringData {
-					if v != placeholder {
-						t.Errorf("Secret %s key %s holds a value other than %s", s.Name, k, placeholder)
-					}
-				}
-				for k, v := range s.Data {
-					if string(v) != placeholder {
-						t.Errorf("Secret %s key %s holds a value other than %s", s.Name, k, placeholder)
-					}
-				}
+			for _, s := range mustRender(t, dir).secrets {
+				t.Errorf("renders Secret %s: an apply would overwrite the real one", s.Name)
 			}
 		})
+	}
+}
+
+// TestExampleSecret: the documented example is marked as one, holds only
+// placeholders, and has exactly the keys config.yaml expands, under the name
+// every repostd container loads.
+func TestExampleSecret(t *testing.T) {
+	s := mustExampleSecret(t)
+	if s.Annotations["repost.leadops.io/example"] == "" {
+		t.Errorf("Secret %s is not marked as an example (annotation repost.leadops.io/example)", s.Name)
+	}
+	var keys []string
+	for k, v := range s.StringData {
+		keys = append(keys, k)
+		if v != placeholder {
+			t.Errorf("Secret %s key %s holds a value other than %s", s.Name, k, placeholder)
+		}
+	}
+	for k, v := range s.Data {
+		keys = append(keys, k)
+		if string(v) != placeholder {
+			t.Errorf("Secret %s key %s holds a value other than %s", s.Name, k, placeholder)
+		}
+	}
+	slices.Sort(keys)
+	r := mustRender(t, "kustomize/base")
+	cm := mustConfigMap(t, r)
+	want, err := secretVars(cm.Data["config.yaml"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(want)
+	if !slices.Equal(keys, want) {
+		t.Errorf("example Secret keys %v, config.yaml expands %v", keys, want)
+	}
+	for _, dir := range kustomizations {
+		for d, c := range repostContainers(t, mustRender(t, dir)) {
+			loads := false
+			for _, from := range c.EnvFrom {
+				loads = loads || (from.SecretRef != nil && from.SecretRef.Name == s.Name)
+			}
+			if !loads {
+				t.Errorf("%s: Deployment %s does not load Secret %s", dir, d.Name, s.Name)
+			}
+		}
 	}
 }
 
@@ -132,5 +164,32 @@ func TestPodDisruptionBudgets(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// defaultContainer is the annotation kubectl logs, exec and attach read to
+// pick a container when -c is not given.
+const defaultContainer = "kubectl.kubernetes.io/default-container"
+
+// TestSidecarDefaultContainer: with repostd added, DAP's pods have two
+// containers; the annotation keeps `kubectl logs` on DAP's own one.
+func TestSidecarDefaultContainer(t *testing.T) {
+	r := mustRender(t, "kustomize/overlays/sidecar")
+	for d, c := range repostContainers(t, r) {
+		pod := d.Spec.Template
+		name, ok := pod.Annotations[defaultContainer]
+		if !ok {
+			t.Fatalf("Deployment %s: no %s annotation on its pods", d.Name, defaultContainer)
+		}
+		if name == c.Name {
+			t.Errorf("Deployment %s: %s is repostd; it must stay DAP's container", d.Name, defaultContainer)
+		}
+		found := false
+		for _, other := range pod.Spec.Containers {
+			found = found || other.Name == name
+		}
+		if !found {
+			t.Errorf("Deployment %s: %s %q names no container of the pod", d.Name, defaultContainer, name)
+		}
 	}
 }

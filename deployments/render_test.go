@@ -3,7 +3,9 @@ package deployments
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -24,13 +26,18 @@ var kustomizations = []string{
 	"kustomize/overlays/sidecar",
 }
 
+// exampleSecretFile is the Secret an operator creates before the first apply.
+// No kustomization renders it, so that an apply never overwrites the real one.
+const exampleSecretFile = "kustomize/examples/secret.example.yaml"
+
 // rendered is the output of one kustomization, every object decoded strictly
 // into its Go type.
 type rendered struct {
 	dir             string
 	deployments     []*appsv1.Deployment
 	configMaps      []*corev1.ConfigMap
-	secrets         []*corev1.Secret
+	secrets         []*corev1.Secret // rendered: none is expected
+	provided        []*corev1.Secret // created by the operator: the documented example
 	services        []*corev1.Service
 	serviceAccounts []*corev1.ServiceAccount
 	pdbs            []*policyv1.PodDisruptionBudget
@@ -58,10 +65,28 @@ func mustRender(tb testing.TB, dir string) *rendered {
 			tb.Errorf("%s: %s %s: %v", dir, res.GetKind(), res.GetName(), err)
 		}
 	}
+	r.provided = []*corev1.Secret{mustExampleSecret(tb)}
 	if tb.Failed() {
 		tb.FailNow()
 	}
 	return r
+}
+
+// mustExampleSecret decodes the example Secret strictly.
+func mustExampleSecret(tb testing.TB) *corev1.Secret {
+	tb.Helper()
+	data, err := os.ReadFile(exampleSecretFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var s corev1.Secret
+	if err := decodeStrict(data, &s); err != nil {
+		tb.Fatalf("%s: %v", exampleSecretFile, err)
+	}
+	if s.APIVersion != "v1" || s.Kind != "Secret" {
+		tb.Fatalf("%s: %s %s, want a v1 Secret", exampleSecretFile, s.APIVersion, s.Kind)
+	}
+	return &s
 }
 
 // add decodes one object into the Go type of its apiVersion and kind.
@@ -120,8 +145,10 @@ func (r *rendered) deployment(name string) *appsv1.Deployment {
 	return nil
 }
 
+// secret is the Secret a pod of r would load: rendered, or else the one the
+// operator creates (the example's keys).
 func (r *rendered) secret(name string) *corev1.Secret {
-	for _, s := range r.secrets {
+	for _, s := range append(slices.Clip(r.secrets), r.provided...) {
 		if s.Name == name {
 			return s
 		}
@@ -162,10 +189,10 @@ func TestRenderEveryKustomization(t *testing.T) {
 		dir  string
 		want map[string]int // kind -> count
 	}{
-		{dir: "kustomize/base", want: map[string]int{"Deployment": 1, "ConfigMap": 1, "Secret": 1, "Service": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1}},
-		{dir: "kustomize/overlays/keda", want: map[string]int{"Deployment": 1, "ConfigMap": 1, "Secret": 1, "Service": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1, "ScaledObject": 1}},
-		{dir: "kustomize/overlays/hpa", want: map[string]int{"Deployment": 1, "ConfigMap": 1, "Secret": 1, "Service": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1, "HorizontalPodAutoscaler": 1}},
-		{dir: "kustomize/overlays/sidecar", want: map[string]int{"Deployment": 1, "ConfigMap": 1, "Secret": 1, "Service": 1}},
+		{dir: "kustomize/base", want: map[string]int{"Deployment": 1, "ConfigMap": 1, "Service": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1}},
+		{dir: "kustomize/overlays/keda", want: map[string]int{"Deployment": 1, "ConfigMap": 1, "Service": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1, "ScaledObject": 1}},
+		{dir: "kustomize/overlays/hpa", want: map[string]int{"Deployment": 1, "ConfigMap": 1, "Service": 1, "ServiceAccount": 1, "PodDisruptionBudget": 1, "HorizontalPodAutoscaler": 1}},
+		{dir: "kustomize/overlays/sidecar", want: map[string]int{"Deployment": 1, "ConfigMap": 1, "Service": 1}},
 	}
 	if len(tests) != len(kustomizations) {
 		t.Fatalf("%d kustomizations, %d expectations", len(kustomizations), len(tests))

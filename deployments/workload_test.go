@@ -96,6 +96,7 @@ func checkRepostPod(r *rendered, pod *corev1.PodSpec, c *corev1.Container, cm *c
 	checkProbes(&p, c)
 	checkSecurity(&p, pod, c)
 	checkResources(&p, c)
+	checkMemoryLimit(&p, c)
 	checkGracePeriod(&p, pod, deadline)
 	checkConfigMount(&p, pod, c, cm.Name)
 	checkSecretEnv(&p, r, c, cm.Data["config.yaml"])
@@ -310,7 +311,7 @@ func checkSecretEnv(p *problems, r *rendered, c *corev1.Container, configYAML st
 		}
 		s := r.secret(from.SecretRef.Name)
 		if s == nil {
-			p.add("envFrom Secret %s is not rendered", from.SecretRef.Name)
+			p.add("envFrom Secret %s is neither rendered nor the documented example", from.SecretRef.Name)
 			continue
 		}
 		for k := range s.StringData {
@@ -325,4 +326,60 @@ func checkSecretEnv(p *problems, r *rendered, c *corev1.Container, configYAML st
 			p.add("config.yaml expands ${%s}, which no envFrom Secret provides", v)
 		}
 	}
+}
+
+// GOMEMLIMIT's share of the container's memory limit: below the lower bound
+// memory is wasted to early GC, above the upper one the kernel kills the pod
+// before the Go runtime reacts.
+const (
+	minMemLimitShare = 0.80
+	maxMemLimitShare = 0.95
+)
+
+// checkMemoryLimit: GOMEMLIMIT is set, in the runtime's syntax, to 80-95%
+// of the container's memory limit.
+func checkMemoryLimit(p *problems, c *corev1.Container) {
+	limit, ok := c.Resources.Limits[corev1.ResourceMemory]
+	if !ok {
+		return // checkResources names it
+	}
+	v := envValue(c, "GOMEMLIMIT")
+	if v == "" {
+		p.add("no GOMEMLIMIT: set it to about 90%% of the memory limit %s", limit.String())
+		return
+	}
+	n, err := parseGoMemLimit(v)
+	if err != nil {
+		p.add("GOMEMLIMIT %q: %v", v, err)
+		return
+	}
+	share := float64(n) / float64(limit.Value())
+	if share < minMemLimitShare || share > maxMemLimitShare {
+		p.add("GOMEMLIMIT %s is %.0f%% of the memory limit %s: want %.0f-%.0f%%", v, 100*share,
+			limit.String(), 100*minMemLimitShare, 100*maxMemLimitShare)
+	}
+}
+
+// parseGoMemLimit reads GOMEMLIMIT as the Go runtime does: a count of bytes
+// with an optional B, KiB, MiB, GiB or TiB suffix.
+func parseGoMemLimit(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
+	shift := uint(0)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, shift = rest, u.shift
+			break
+		}
+	}
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, fmt.Errorf("not a byte count (digits, then B, KiB, MiB, GiB or TiB)")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n > (1<<62)>>shift {
+		return 0, fmt.Errorf("out of range")
+	}
+	return n << shift, nil
 }
