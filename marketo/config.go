@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -70,6 +71,7 @@ type Client struct {
 	redactor *redactor
 	sf       singleflight.Group
 	local    tokenCache
+	scope    atomic.Pointer[string] // the API user of the last identity answer
 
 	// Tuning for the token refresh, changed by tests.
 	identityTimeout time.Duration

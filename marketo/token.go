@@ -205,6 +205,7 @@ type identityAnswer struct {
 	AccessToken string      `json:"access_token"`
 	TokenType   string      `json:"token_type"`
 	ExpiresIn   json.Number `json:"expires_in"`
+	Scope       string      `json:"scope"`
 	Error       string      `json:"error"`
 	Description string      `json:"error_description"`
 }
@@ -245,6 +246,9 @@ func (c *Client) parseIdentity(status int, body []byte) (string, time.Duration, 
 	}
 	if a.AccessToken == "" || strings.ContainsAny(a.AccessToken, " \r\n") {
 		return "", 0, &BadResponseError{Status: status, Reason: "identity answer without a usable access_token"}
+	}
+	if a.Scope != "" {
+		c.scope.Store(&a.Scope)
 	}
 	secs, err := a.ExpiresIn.Float64()
 	if err != nil || secs < 0 {

@@ -94,6 +94,9 @@ func (s *Sim) handleREST(r *http.Request, c *callState) answer {
 	if ep == epDescribe {
 		return s.describe(c)
 	}
+	if ep == epUsage {
+		return s.usage(c)
+	}
 	req, code, msg := s.parseRequest(r, ep, body)
 	if req != nil {
 		c.records = len(req.Input)
@@ -210,6 +213,7 @@ const (
 	epPush
 	epGetLeads
 	epDescribe
+	epUsage
 )
 
 // route names the endpoint. GET /rest/v1/leads.json is Get Leads by Filter
@@ -234,6 +238,11 @@ func route(r *http.Request) endpoint {
 			return epWrongMethod
 		}
 		return epDescribe
+	case UsagePath:
+		if r.Method != http.MethodGet {
+			return epWrongMethod
+		}
+		return epUsage
 	default:
 		return epUnknown
 	}
