@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -16,6 +17,7 @@ type StoredMsg struct {
 	Subject string
 	Data    []byte
 	Time    time.Time
+	Header  nats.Header // read by GetParked only
 }
 
 // ScanParked calls fn for every parked entry, oldest first, of one
@@ -99,7 +101,7 @@ func (q *Queue) GetParked(ctx context.Context, seq uint64) (StoredMsg, error) {
 	if err != nil {
 		return StoredMsg{}, fmt.Errorf("queue: parked entry %d: %w", seq, err)
 	}
-	return StoredMsg{Seq: m.Sequence, Subject: m.Subject, Data: m.Data, Time: m.Time}, nil
+	return StoredMsg{Seq: m.Sequence, Subject: m.Subject, Data: m.Data, Time: m.Time, Header: m.Header}, nil
 }
 
 // DeleteParked removes one parked entry; an entry already gone is not an

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -61,9 +62,21 @@ func (b *Batch) Parked(sub, eventID string, data []byte) {
 	b.add(b.q.Subjects.Parked(subjectToken(sub)), eventID, data)
 }
 
+// ParkedDated is Parked for an event whose data dates from dataAt (see
+// HeaderDataTime), so that a requeue of the entry keeps that time.
+func (b *Batch) ParkedDated(sub, eventID string, data []byte, dataAt time.Time) {
+	b.add(b.q.Subjects.Parked(subjectToken(sub)), eventID, data, dataTimeHeader(dataAt)...)
+}
+
 // Failed adds a failed event (repostctl's requeue and import).
 func (b *Batch) Failed(sub, eventID string, data []byte) {
 	b.add(b.q.Subjects.Failed(sub), eventID, data)
+}
+
+// FailedDated adds a copy of a failed event (repostctl's requeue) whose data
+// dates from dataAt; a zero dataAt sets no date.
+func (b *Batch) FailedDated(sub, eventID string, data []byte, dataAt time.Time) {
+	b.add(b.q.Subjects.Failed(sub), eventID, data, dataTimeHeader(dataAt)...)
 }
 
 // HeaderDeferred marks a copy of a failed event that the worker put back on
@@ -71,9 +84,34 @@ func (b *Batch) Failed(sub, eventID string, data []byte) {
 // acknowledgement slot; its attempts are in the event state.
 const HeaderDeferred = "Repost-Deferred"
 
-// Deferred adds such a copy; msgID must differ from the original's.
-func (b *Batch) Deferred(sub, msgID string, data []byte) {
-	b.add(b.q.Subjects.Failed(sub), msgID, data, HeaderDeferred, "1")
+// HeaderDataTime carries, on a copy of a failed event (deferred by the
+// worker, or requeued by repostctl) and on a parked entry, when the data of
+// the original dates from: its attemptedAt, else when the original was
+// published. A copy's own publication time is later, and would let it win
+// against newer data of its lead and date its success mark too late.
+const HeaderDataTime = "Repost-Data-Time"
+
+// Deferred adds such a copy, dated dataAt; msgID must differ from the original's.
+func (b *Batch) Deferred(sub, msgID string, data []byte, dataAt time.Time) {
+	b.add(b.q.Subjects.Failed(sub), msgID, data, append([]string{HeaderDeferred, "1"}, dataTimeHeader(dataAt)...)...)
+}
+
+func dataTimeHeader(at time.Time) []string {
+	if at.IsZero() {
+		return nil
+	}
+	return []string{HeaderDataTime, at.UTC().Format(time.RFC3339Nano)}
+}
+
+// DataTime returns the data time a message carries in HeaderDataTime, and
+// false when it carries none (or an unreadable one).
+func DataTime(h nats.Header) (time.Time, bool) {
+	v := h.Get(HeaderDataTime)
+	if v == "" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return t, err == nil
 }
 
 func (b *Batch) add(subject, msgID string, data []byte, headers ...string) {

@@ -120,7 +120,7 @@ func TestNakKeepsAckPendingDeferFreesIt(t *testing.T) {
 	}
 	b := q.NewBatch()
 	for i, m := range msgs[5:] {
-		b.Deferred(sub, fmt.Sprintf("e%d~d", i+5), m.Data())
+		b.Deferred(sub, fmt.Sprintf("e%d~d", i+5), m.Data(), time.Time{})
 	}
 	if err := b.Wait(ctx); err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ func (f *finisher) outcome(msg jetstream.Msg, o *repost.Outcome, parked []byte, 
 // older event of the lead processed later is superseded and a newer one is not.
 func (f *finisher) outcomeAt(msg jetstream.Msg, o *repost.Outcome, parked []byte, hadState bool, dataAt time.Time) {
 	if parked != nil {
-		f.b.Parked(o.Subscription, o.EventID, parked)
+		f.b.ParkedDated(o.Subscription, o.EventID, parked, dataTimeOf(msg)) // a requeue keeps the data time
 	}
 	f.b.Outcome(o)
 	f.acks = append(f.acks, msg)

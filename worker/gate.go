@@ -34,7 +34,8 @@ func (s *subRunner) handBack(items []*item, delay time.Duration) {
 // halt) then sits in the stream, holding no acknowledgement slot and no
 // memory, until the subscription is fetched again. (A Nak would not do: a
 // nak'd message stays pending on the consumer until redelivered.) The copy
-// carries the eventId, so its outcome and attempts are the original's.
+// carries the eventId, so its outcome and attempts are the original's, and
+// the original's data time (queue.HeaderDataTime).
 func (s *subRunner) deferItems(ctx context.Context, items []*item) {
 	if len(items) == 0 {
 		return
@@ -43,10 +44,10 @@ func (s *subRunner) deferItems(ctx context.Context, items []*item) {
 	for _, it := range items {
 		md, err := it.msg.Metadata()
 		if err != nil {
-			b.Deferred(s.sub.ID, it.ev.EventID+"~d"+randomID(), it.raw)
+			b.Deferred(s.sub.ID, it.ev.EventID+"~d"+randomID(), it.raw, it.at)
 			continue
 		}
-		b.Deferred(s.sub.ID, it.ev.EventID+"~d"+itoa(md.Sequence.Stream), it.raw)
+		b.Deferred(s.sub.ID, it.ev.EventID+"~d"+itoa(md.Sequence.Stream), it.raw, it.at)
 	}
 	if err := b.Wait(ctx); err != nil {
 		s.w.log.Warn("defer failed; handing events back instead", zap.String("subscription", s.sub.ID), zap.Error(err))

@@ -247,7 +247,7 @@ type pending struct {
 	raw      []byte
 	ev       *repost.Event
 	st       queue.EventState
-	at       time.Time // when DAP attempted it (else when it was published)
+	at       time.Time // when DAP attempted it (else when the original was published: dataTimeOf)
 	hadState bool
 }
 
@@ -276,9 +276,22 @@ func (s *subRunner) decodeOne(ctx context.Context, m jetstream.Msg, f *finisher)
 	}
 	p.hadState = p.st.Kept()
 	if p.at.IsZero() {
-		p.at = md.Timestamp
+		p.at = dataTimeOf(m)
 	}
 	return p
+}
+
+// dataTimeOf is when the data of an event without attemptedAt dates from:
+// the original's time, which a copy (deferred, requeued) carries in a
+// header, else when the message was published.
+func dataTimeOf(m jetstream.Msg) time.Time {
+	if at, ok := queue.DataTime(m.Headers()); ok {
+		return at
+	}
+	if md, err := m.Metadata(); err == nil {
+		return md.Timestamp
+	}
+	return time.Time{}
 }
 
 // lastSuccesses reads the success marks of the pending events' leads in one

@@ -109,8 +109,9 @@ func (f filter) match(p *repost.ParkedLead) bool {
 
 // entry is one parked lead and where it is in the stream.
 type entry struct {
-	Seq uint64
-	P   *repost.ParkedLead
+	Seq    uint64
+	P      *repost.ParkedLead
+	DataAt time.Time // the original's data time (queue.HeaderDataTime), when read by fetchEntries
 }
 
 // errStop ends a scan early without an error.

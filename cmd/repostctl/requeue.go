@@ -197,7 +197,7 @@ func (r *requeuer) chunk(ctx context.Context, seqs []uint64) error {
 	}
 	b := r.q.NewBatch()
 	for _, p := range ready {
-		b.Failed(p.en.P.Subscription, p.rq.newID, p.rq.data)
+		b.FailedDated(p.en.P.Subscription, p.rq.newID, p.rq.data, p.en.DataAt) // not newer than the original
 	}
 	if err := b.Wait(ctx); err != nil {
 		return err
@@ -351,7 +351,8 @@ func fetchEntries(ctx context.Context, q *queue.Queue, seqs []uint64) ([]entry, 
 		if err != nil {
 			return fmt.Errorf("parked entry %d: %w", seqs[i], err)
 		}
-		out[i] = entry{Seq: seqs[i], P: p}
+		at, _ := queue.DataTime(m.Header)
+		out[i] = entry{Seq: seqs[i], P: p, DataAt: at}
 		return nil
 	})
 	return out, err
