@@ -30,8 +30,8 @@ func newImportCmd(e *env, g *globals) *cobra.Command {
 		Long: `Publish DAP's Post Out Log Report to POSTOUT_FAILED. CSV needs a header row with
 LeadId, RequestContent, ResponseStatusCode and ResponseReason; Subscription,
 EventId, SourceId, Endpoint, Response and AttemptedAt are used when present,
-other columns are kept under "reportColumns". JSON lines are events of
-CONTRACT §3. Every row is validated before anything is published; bad rows
+other columns are kept under "reportColumns". JSON lines are failed post-out
+events as DAP publishes them. Every row is validated before anything is published; bad rows
 are named by line and skipped. A row without EventId gets a digest of its
 content, so importing the same report again publishes nothing new.`,
 		Args: exactArgs(1),

@@ -13,7 +13,7 @@ func newPolicyCmd(e *env, g *globals) *cobra.Command {
 	var code string
 	c := &cobra.Command{
 		Use:   "policy [--code N]",
-		Short: "The effective decision table: CONTRACT §6 plus the configuration's overrides",
+		Short: "The effective decision table: the default policy plus the configuration's overrides",
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var want policy.Code

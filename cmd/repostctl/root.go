@@ -85,6 +85,17 @@ func runEnv(ctx context.Context, e *env, args []string) error {
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
+	// Cobra's completion command (it takes its writer now), with a usage
+	// error for a missing or unknown shell.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Args = noArgs
+			c.RunE = func(*cobra.Command, []string) error {
+				return usagef("completion needs a shell: bash, zsh, fish or powershell")
+			}
+		}
+	}
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return nil
@@ -110,20 +121,20 @@ func newRoot(e *env, g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		Args:          noArgs,
 		RunE:          func(*cobra.Command, []string) error { return usagef("a command is required") },
-		PersistentPreRunE: func(*cobra.Command, []string) error {
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
 			if g.output != "table" && g.output != "json" {
 				return usagef("-o must be table or json, not %q", g.output)
 			}
-			return nil
+			return checkActor(c)
 		},
 	}
-	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err.Error()} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.configPath, "config", "", "configuration file (default $REPOST_CONFIG)")
 	pf.StringVar(&g.dataDir, "data-dir", "", "data directory (overrides dataDir of the configuration)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output of listings: table or json")
-	root.AddCommand(newParkedCmd(e, g), newImportCmd(e, g), newLimitsCmd(e, g), newPolicyCmd(e, g))
+	root.AddCommand(newParkedCmd(e, g), newImportCmd(e, g), newLimitsCmd(e, g), newPolicyCmd(e, g),
+		newVersionCmd(e))
 	return root
 }
 
@@ -144,7 +155,14 @@ func newParkedCmd(e *env, g *globals) *cobra.Command {
 func noArgs(c *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		if c.HasSubCommands() {
-			return usagef("unknown command %q for %q", args[0], c.CommandPath())
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+			if c.SuggestionsMinimumDistance <= 0 {
+				c.SuggestionsMinimumDistance = 2
+			}
+			if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return usagef("%s", msg)
 		}
 		return usagef("%s takes no arguments, got %q", c.CommandPath(), args[0])
 	}
@@ -169,11 +187,35 @@ func maxArgs(n int) cobra.PositionalArgs {
 	}
 }
 
-// actorFlag registers --actor, defaulting to $USER, else "unknown".
+// actorFlag registers --actor, defaulting to the OS user ($USER, then
+// $LOGNAME); with neither, the command refuses to run without --actor
+// (checkActor) rather than record an unknown actor.
 func actorFlag(fs *pflag.FlagSet, e *env, dst *string) {
 	def := e.getenv("USER")
 	if def == "" {
-		def = "unknown"
+		def = e.getenv("LOGNAME")
 	}
-	fs.StringVar(dst, "actor", def, "who acts, recorded in the outcomes (from $USER)")
+	fs.StringVar(dst, "actor", def, "who acts, recorded in the outcomes (default $USER, else $LOGNAME)")
+}
+
+// checkActor refuses a command taking --actor when it is empty.
+func checkActor(c *cobra.Command) error {
+	f := c.Flags().Lookup("actor")
+	if f == nil || strings.TrimSpace(f.Value.String()) != "" {
+		return nil
+	}
+	return usagef("%s records who acts: pass --actor NAME (neither $USER nor $LOGNAME is set)", c.CommandPath())
+}
+
+// newVersionCmd prints repostctl's version.
+func newVersionCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print repostctl's version",
+		Args:  noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintf(e.stdout, "repostctl %s\n", version)
+			return err
+		},
+	}
 }

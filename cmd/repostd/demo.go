@@ -36,6 +36,9 @@ type demoOptions struct {
 // ends with a summary once every event has its outcome.
 func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	o, err := parseDemoFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // --help is not an error
+	}
 	if err != nil {
 		return err
 	}
@@ -109,7 +112,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 	fs.DurationVar(&o.pace, "pace", time.Second, "pause between the 20 bursts of events (0: publish at once)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return o, &usageError{"help requested"}
+			return o, err
 		}
 		return o, &usageError{err.Error()}
 	}

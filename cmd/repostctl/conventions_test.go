@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/leadops/repost"
+	"github.com/leadops/repost/internal/fixture"
+	"github.com/leadops/repost/queue"
+)
+
+// runBare runs repostctl with the given environment and no harness.
+func runBare(env map[string]string, args ...string) (string, string, int) {
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb)
+	code := exitCode(err, &errb)
+	return out.String(), errb.String(), code
+}
+
+// --actor defaults to $USER, then $LOGNAME; with neither the command
+// refuses (exit 2) rather than record an unknown actor.
+func TestActorFallsBackToLognameThenRefuses(t *testing.T) {
+	h := newHarness(t, "https://123-ABC-456.mktorest.com", fixture.Sub)
+	for i := 0; i < 3; i++ {
+		h.park(fixture.Sub, i, "field-role", repost.ParkInfo{Code: "1006", Reason: "Field 'role' not found", Field: "role", ParkedAt: fixedNow})
+	}
+	h.env = map[string]string{"LOGNAME": "night"}
+	h.mustRun("parked", "discard", "--lead", "L-000000", "--reason", "test lead")
+	if o := h.outcomes("discarded")[fixture.ID(0)]; len(o) != 1 || o[0].Actor != "night" {
+		t.Errorf("actor from $LOGNAME: %+v", o)
+	}
+	h.env = map[string]string{}
+	for _, args := range [][]string{
+		{"parked", "discard", "--lead", "L-000001", "--reason", "test lead"},
+		{"parked", "requeue", "--lead", "L-000001"},
+		{"parked", "discard", "--lead", "L-000001", "--reason", "test lead", "--actor", " "},
+	} {
+		_, errOut, err := h.run(context.Background(), args...)
+		if exitCode(err, nopWriter{}) != 2 || !strings.Contains(errOut, "--actor") {
+			t.Errorf("%v without an actor: %v, want exit 2 naming --actor\n%s", args, err, errOut)
+		}
+	}
+	if got := h.count(queue.StreamParked); got != 2 {
+		t.Errorf("%d parked after the refused commands, want 2", got)
+	}
+	if o := h.outcomes("discarded"); len(o) != 1 {
+		t.Errorf("%d discarded outcomes, want 1: %v", len(o), o)
+	}
+	h.mustRun("parked", "discard", "--lead", "L-000001", "--reason", "test lead", "--actor", "bob")
+	if o := h.outcomes("discarded")[fixture.ID(1)]; len(o) != 1 || o[0].Actor != "bob" {
+		t.Errorf("explicit actor: %+v", o)
+	}
+}
+
+// Typos get suggestions; completion is on; version exists.
+func TestConventions(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		code int
+		out  string // in stdout
+		err  string // in stderr
+	}{
+		{[]string{"parkd"}, 2, "", `did you mean parked?`},
+		{[]string{"parked", "lst"}, 2, "", `did you mean list?`},
+		{[]string{"version"}, 0, "repostctl " + version, ""},
+		{[]string{"completion", "bash"}, 0, "bash completion", ""},
+		{[]string{"completion", "zsh"}, 0, "#compdef repostctl", ""},
+		{[]string{"completion", "fish"}, 0, "fish completion for repostctl", ""},
+		{[]string{"completion"}, 2, "", "Usage:"},
+		{[]string{"completion", "fsh"}, 2, "", "did you mean"},
+	} {
+		out, errOut, code := runBare(nil, tt.args...)
+		if code != tt.code || !strings.Contains(out, tt.out) || !strings.Contains(errOut, tt.err) {
+			t.Errorf("%v: exit %d, want %d (stdout must hold %q, stderr %q)\nstdout: %.300s\nstderr: %.300s",
+				tt.args, code, tt.code, tt.out, tt.err, out, errOut)
+		}
+	}
+}
+
+// Help text never names internal documents.
+func TestHelpNamesNoInternalDocuments(t *testing.T) {
+	var visit func(args []string)
+	seen := 0
+	visit = func(args []string) {
+		out, _, code := runBare(nil, append(args, "--help")...)
+		if code != 0 {
+			t.Fatalf("%v --help: exit %d", args, code)
+		}
+		seen++
+		for _, w := range []string{"CONTRACT", "DESIGN", "§"} {
+			if strings.Contains(out, w) {
+				t.Errorf("repostctl %v --help names %q:\n%s", args, w, out)
+			}
+		}
+		g := &globals{}
+		c, _, err := newRoot(&env{getenv: func(string) string { return "" }}, g).Find(args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sub := range c.Commands() {
+			if sub.Name() != "help" && sub.Name() != "completion" {
+				visit(append(append([]string(nil), args...), sub.Name()))
+			}
+		}
+	}
+	visit(nil)
+	if seen < 10 {
+		t.Errorf("visited %d commands", seen)
+	}
+}
