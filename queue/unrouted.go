@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -161,4 +162,26 @@ func (q *Queue) SaveUnroutedProgress(ctx context.Context, subject string, p Prog
 		return p, fmt.Errorf("queue: save progress of %s: %w", subject, err)
 	}
 	return Progress{Done: done, revision: rev, saved: done}, nil
+}
+
+// ConsumerActivity reports whether the durable consumer of sub exists
+// (some replica served sub at some time: repostd never deletes one), and
+// its last sign of life: when it was created, last delivered or last
+// acknowledged, by the server's clock.
+func (q *Queue) ConsumerActivity(ctx context.Context, sub string) (last time.Time, exists bool, err error) {
+	c, err := q.JS.Consumer(ctx, StreamFailed, ConsumerName(sub))
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("queue: consumer %s: %w", ConsumerName(sub), err)
+	}
+	info := c.CachedInfo()
+	last = info.Created
+	for _, t := range []*time.Time{info.Delivered.Last, info.AckFloor.Last} {
+		if t != nil && t.After(last) {
+			last = *t
+		}
+	}
+	return last, true, nil
 }

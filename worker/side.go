@@ -29,9 +29,13 @@ func (w *Worker) runUnrouted(ctx context.Context) {
 }
 
 // scanUnrouted parks every event not yet handled on the subjects of
-// subscriptions missing from the config.
+// subscriptions missing from the config and served by no replica (served.go).
 func (w *Worker) scanUnrouted(ctx context.Context) error {
 	subjects, err := w.q.FailedSubjects(ctx)
+	if err != nil {
+		return err
+	}
+	sc, err := w.readServed(ctx)
 	if err != nil {
 		return err
 	}
@@ -39,6 +43,14 @@ func (w *Worker) scanUnrouted(ctx context.Context) error {
 		sub, ok := w.q.Subjects.SubscriptionOf("failed", subject)
 		if ok && w.subs[sub] != nil {
 			continue
+		}
+		if ok {
+			if elsewhere, err := w.servedElsewhere(ctx, sc, sub); err != nil || elsewhere {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		if err := w.drainUnrouted(ctx, subject, sub, ok); err != nil {
 			return err

@@ -18,7 +18,11 @@ import (
 	"github.com/leadops/repost/worker"
 )
 
-func fastScan(c *worker.Config) { c.UnroutedScan = 100 * time.Millisecond }
+// fastScan scans often, and parks the events of a subscription whose
+// consumer exists soon after the last replica serving it left.
+func fastScan(c *worker.Config) {
+	c.UnroutedScan, c.UnroutedGrace = 100*time.Millisecond, 500*time.Millisecond
+}
 
 // exposeRepeats makes the outcome and parked streams keep a repeat made
 // more than 100 ms later: a scan parking an event again shows in the

@@ -87,13 +87,20 @@ type Config struct {
 	// UnroutedScan is how often the failed stream's subjects are searched
 	// for subscriptions missing from the config: 5 s by default.
 	UnroutedScan time.Duration
-	Heartbeat    time.Duration // replica heartbeat interval: DefaultHeartbeat
-	PausePoll    time.Duration // operators' pauses are read every: DefaultPausePoll
+	// UnroutedGrace is how long a subscription missing from the config is
+	// still left to the replicas that served it, after the last sign of
+	// one (served.go): DefaultUnroutedGrace.
+	UnroutedGrace time.Duration
+	Heartbeat     time.Duration // replica heartbeat interval: DefaultHeartbeat
+	PausePoll     time.Duration // operators' pauses are read every: DefaultPausePoll
 }
 
 func (c *Config) defaults() {
 	if c.UnroutedScan <= 0 {
 		c.UnroutedScan = 5 * time.Second
+	}
+	if c.UnroutedGrace <= 0 {
+		c.UnroutedGrace = DefaultUnroutedGrace
 	}
 	if c.Linger <= 0 {
 		c.Linger = 200 * time.Millisecond
@@ -151,6 +158,7 @@ type Worker struct {
 	halts   map[string]string // subscription → reason, as last seen
 	stopped bool
 	pauses  *pauses
+	namedAt map[string]time.Time // subscription → last named by a heartbeat (unrouted loop only)
 }
 
 // New checks its dependencies and prepares a worker; nothing runs yet.
