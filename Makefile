@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test vet build fuzz chaos bench lint
+.PHONY: test vet build fuzz chaos bench lint screenshot
 
 test: vet
 	$(GO) test -race -timeout 15m $(PKGS)
@@ -16,6 +16,13 @@ vet:
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 build:
 	sh deployments/build.sh $(VERSION) bin
+
+# docs/console.png: the console's overview while `repostd demo` drains its
+# mix, taken by headless chromium (internal/consoleshot); about 20 s.
+screenshot:
+	@mkdir -p bin
+	$(GO) build -o bin/repostd ./cmd/repostd
+	$(GO) run ./internal/consoleshot -repostd bin/repostd -o docs/console.png
 
 # docs/BENCHMARKS.md and its plot, chaos accounting included; about 15
 # minutes (a full chaos run, then a 1,000,000-event backlog).

@@ -371,3 +371,25 @@ func (o *outcomes) of(sub string, kind repost.Kind) int {
 	}
 	return n
 }
+
+// Without Redis the console's header says the limits are in this process,
+// not that Redis is connected.
+func TestConsoleSaysInProcessLimitsWithoutRedis(t *testing.T) {
+	sim := marketotest.NewServer(marketotest.Options{})
+	t.Cleanup(sim.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := newApp(ctx, demoConfig(t.TempDir(), sim.URL), zap.NewNop(), appOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	page := get("http://" + a.ln.Addr().String() + "/ui/")
+	if !strings.Contains(page, `<span class="ep in-process" id="redis">Redis in-process`) {
+		t.Errorf("the overview's header does not say the limits are in-process:\n%.600s", page)
+	}
+	if !strings.Contains(page, `class="n quota-used"`) {
+		t.Errorf("the overview lost the in-process limits' figures")
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/url"
 
 	"github.com/leadops/repost/internal/console"
@@ -24,6 +25,19 @@ func (a *app) newConsole() (*console.Console, error) {
 		redisURL = u.Scheme + "://" + u.Host // never the password
 	}
 	src := console.FromStatus(a.q, status.Options{Subscriptions: ssubs, Limits: a.store, Redis: redisURL})
+	if a.rdb == nil {
+		src = inProcessLimits(src)
+	}
 	return console.New(a.q, a.store, src, console.Config{Subs: subs, ShowLeadData: a.cfg.HTTP.UI.ShowLeadData,
 		Refresh: a.cfg.HTTP.UI.Refresh, Logger: a.log})
+}
+
+// inProcessLimits says that the limits live in this process: status.Collect
+// reports the store it was given as a connected Redis.
+func inProcessLimits(src console.Source) console.Source {
+	return console.SourceFunc(func(ctx context.Context) (console.Status, error) {
+		st, err := src.Snapshot(ctx)
+		st.Redis = console.Endpoint{Status: "in-process"}
+		return st, err
+	})
 }
