@@ -46,6 +46,8 @@ type harness struct {
 	now     func() time.Time
 	hooks   hooks
 	store   quota.Store
+	// workerNow is the clock of workers started with startWorkerOpts (nil: real).
+	workerNow func() time.Time
 }
 
 // newHarness starts NATS on a fresh data directory and writes a

@@ -38,6 +38,10 @@ type env struct {
 	now      func() time.Time
 	loc      *time.Location // "local" times in listings
 	terminal bool           // stderr is a terminal: draw a progress bar
+	// outTerminal: stdout is a terminal, where status --watch redraws in
+	// place; watchEvery replaces its 2 s (tests).
+	outTerminal bool
+	watchEvery  time.Duration
 	// limitStore replaces the store `limits` reads (tests); nil opens Redis
 	// when configured, else a fresh in-process store.
 	limitStore func(ctx context.Context, cfg *config.Config) (quota.Store, string, error)
@@ -63,7 +67,7 @@ func (g *globals) json() bool { return g.output == "json" }
 // run is the whole program; main only adds signals and the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, loc: time.Local,
-		terminal: isTerminal(stderr)}
+		terminal: isTerminal(stderr), outTerminal: isTerminal(stdout)}
 	return runEnv(ctx, e, args)
 }
 
@@ -134,7 +138,7 @@ func newRoot(e *env, g *globals) *cobra.Command {
 	pf.StringVar(&g.dataDir, "data-dir", "", "data directory (overrides dataDir of the configuration)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output of listings: table or json")
 	root.AddCommand(newParkedCmd(e, g), newImportCmd(e, g), newLimitsCmd(e, g), newPolicyCmd(e, g),
-		newVersionCmd(e))
+		newVersionCmd(e), newStatusCmd(e, g))
 	return root
 }
 
