@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test vet build fuzz chaos bench lint screenshot
+.PHONY: test vet build fuzz chaos bench lint screenshot check-deployments
 
 test: vet
 	$(GO) test -race -timeout 15m $(PKGS)
@@ -23,6 +23,10 @@ screenshot:
 	@mkdir -p bin
 	$(GO) build -o bin/repostd ./cmd/repostd
 	$(GO) run ./internal/consoleshot -repostd bin/repostd -o docs/console.png
+
+# Every kustomization rendered by kubectl, the alert rules read by promtool.
+check-deployments:
+	sh deployments/check.sh
 
 # docs/BENCHMARKS.md and its plot, chaos accounting included; about 15
 # minutes (a full chaos run, then a 1,000,000-event backlog).

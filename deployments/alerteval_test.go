@@ -169,6 +169,52 @@ func TestAlertsFire(t *testing.T) {
 			{`repost_retries_exhausted_total{subscription="456-DEF-789",pod="a"}`, "3+0x20"},
 			{`repost_retries_exhausted_total{subscription="456-DEF-789",pod="b"}`, "0+1x20"},
 		}, 20, []string{`{subscription="456-DEF-789"}`}},
+		{"RepostNoProgress", []seriesSpec{
+			{`repost_backlog_events{subscription="123-ABC-456",pod="a"}`, "500+0x40"},
+			{`repost_backlog_events{subscription="123-ABC-456",pod="b"}`, "500+0x40"},
+			{`repost_events_total{subscription="123-ABC-456",outcome="reposted",code="0",pod="a"}`, "70+0x40"},
+			{`repost_backlog_events{subscription="456-DEF-789",pod="a"}`, "500+0x40"}, // no outcome ever
+		}, 40, []string{`{subscription="123-ABC-456"}`, `{subscription="456-DEF-789"}`}},
+		{"RepostNoProgress", []seriesSpec{
+			{`repost_backlog_events{subscription="123-ABC-456",pod="a"}`, "500+0x40"},
+			{`repost_events_total{subscription="123-ABC-456",outcome="reposted",code="0",pod="a"}`, "0+10x30"},
+		}, 40, nil}, // outcomes stopped 10 minutes ago: not yet 15 + 10
+		{"RepostNoProgress", []seriesSpec{
+			{`repost_backlog_events{subscription="123-ABC-456",pod="a"}`, "500+0x40"},
+			{`repost_events_total{subscription="123-ABC-456",outcome="reposted",code="0",pod="a"}`, "0+10x14"},
+		}, 40, []string{`{subscription="123-ABC-456"}`}}, // stopped 26 minutes ago
+		{"RepostNoProgress", []seriesSpec{
+			{`repost_backlog_events{subscription="123-ABC-456",pod="a"}`, "5000+-10x40"},
+			{`repost_events_total{subscription="123-ABC-456",outcome="reposted",code="0",pod="a"}`, "0+10x40"},
+			{`repost_backlog_events{subscription="456-DEF-789",pod="a"}`, "0+0x40"},
+		}, 40, nil}, // draining, and an empty backlog
+		{"RepostNoProgress", []seriesSpec{
+			{`repost_backlog_events{subscription="123-ABC-456",pod="a"}`, "500+0x40"},
+			{`repost_subscription_halted{subscription="123-ABC-456",pod="a"}`, "1+0x40"},
+			{`repost_backlog_events{subscription="456-DEF-789",pod="a"}`, "500+0x40"},
+			{`repost_subscription_paused{subscription="456-DEF-789",pod="a"}`, "1+0x40"},
+			{`repost_backlog_events{subscription="789-GHI-012",pod="a"}`, "500+0x40"},
+			{`repost_quota_used{subscription="789-GHI-012",pod="a"}`, "50000+0x40"},
+			{`repost_quota_limit{subscription="789-GHI-012",pod="a"}`, "50000+0x40"},
+		}, 40, nil}, // halted, paused, out of quota: their own alerts
+		{"RepostNoProgress", []seriesSpec{
+			{`repost_backlog_events{subscription="123-ABC-456",pod="a"}`, "500+0x40"},
+			{`repost_quota_used{subscription="123-ABC-456",pod="a"}`, "5+0x40"},
+			{`repost_quota_limit{subscription="123-ABC-456",pod="a"}`, "0+0x40"},
+		}, 40, []string{`{subscription="123-ABC-456"}`}}, // no quota configured is not "out of quota"
+		// time() is the evaluation time: minute m is 60m seconds.
+		{"RepostPausedPastUntil", []seriesSpec{
+			{`repost_subscription_paused{subscription="123-ABC-456",pod="a"}`, "1+0x20"},
+			{`repost_subscription_pause_until_seconds{subscription="123-ABC-456",pod="a"}`, "300+0x20"},
+			{`repost_subscription_paused{subscription="456-DEF-789",pod="a"}`, "1+0x20"}, // until resumed
+			{`repost_subscription_pause_until_seconds{subscription="456-DEF-789",pod="a"}`, "0+0x20"},
+			{`repost_subscription_paused{subscription="789-GHI-012",pod="a"}`, "0+0x20"}, // lifted on time
+			{`repost_subscription_pause_until_seconds{subscription="789-GHI-012",pod="a"}`, "300+0x20"},
+		}, 14, []string{`{subscription="123-ABC-456"}`}},
+		{"RepostPausedPastUntil", []seriesSpec{
+			{`repost_subscription_paused{subscription="123-ABC-456",pod="a"}`, "1+0x20"},
+			{`repost_subscription_pause_until_seconds{subscription="123-ABC-456",pod="a"}`, "300+0x20"},
+		}, 11, nil}, // 6 minutes past --until: 2 minutes' grace, then 5 held
 		{"RepostWorkerAbsent", []seriesSpec{
 			{`repost_events_total{subscription="123-ABC-456",outcome="reposted",code="0"}`, "0+1x20"},
 		}, 20, []string{`{}`}},

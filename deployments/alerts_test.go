@@ -87,7 +87,7 @@ func TestDashboardMetricNames(t *testing.T) {
 	}
 }
 
-// TestAlertRules: the four alerts of the issue, with the thresholds it names,
+// TestAlertRules: the alerts the issues asked for, with the thresholds they name,
 // and every alert with a summary, a description and a runbook section that
 // says which repostctl command to run.
 func TestAlertRules(t *testing.T) {
@@ -102,6 +102,8 @@ func TestAlertRules(t *testing.T) {
 		{"RepostParkedGrowing", "repost_parked_total", "increase(repost_parked_total[1h])", 0},
 		{"RepostQuotaAbove90Percent", "repost_quota_used", "> 0.9", 0},
 		{"RepostRetriesExhausted", "repost_retries_exhausted_total", "increase(repost_retries_exhausted_total[15m])) > 0", 0},
+		{"RepostNoProgress", "repost_backlog_events", "unless on (subscription) sum by (subscription) (increase(repost_events_total[15m])) > 0", 10 * time.Minute},
+		{"RepostPausedPastUntil", "repost_subscription_pause_until_seconds", "time() - max by (subscription) (repost_subscription_pause_until_seconds)", 5 * time.Minute},
 	}
 	rules := mustRules(t)
 	byName := map[string]rulefmt.Rule{}
@@ -268,7 +270,7 @@ func TestDashboard(t *testing.T) {
 	}
 	for _, want := range []string{"repost_events_total", "repost_marketo_calls_total", "repost_leads_per_call",
 		"repost_admission_wait_seconds", "repost_quota_used", "repost_quota_limit", "repost_parked_total",
-		"repost_inflight_events", "repost_subscription_halted"} {
+		"repost_inflight_events", "repost_subscription_halted", "repost_subscription_paused", "repost_backlog_events"} {
 		if !families[want] {
 			t.Errorf("no panel shows %s", want)
 		}

@@ -3,10 +3,14 @@ package deployments
 import (
 	"fmt"
 	"maps"
+	"math"
+	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -143,6 +147,130 @@ func TestScaledObject(t *testing.T) {
 	slices.Sort(names)
 	if len(slices.Compact(names)) != len(so.Spec.Triggers) {
 		t.Errorf("trigger names %v are not unique", names)
+	}
+	sm := so.Spec.Advanced
+	if sm == nil || sm.ScalingModifiers.Formula == "" {
+		t.Fatal("no advanced.scalingModifiers: the HPA would follow the largest trigger, not the total backlog")
+	}
+	summed, err := sumFormula(sm.ScalingModifiers.Formula)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(summed)
+	if !slices.Equal(summed, names) {
+		t.Errorf("formula adds %v, triggers are %v: every subscription's lag must count once", summed, names)
+	}
+	if sm.ScalingModifiers.MetricType != autoscalingv2.AverageValueMetricType {
+		t.Errorf("scalingModifiers.metricType %q, want AverageValue (events per replica)", sm.ScalingModifiers.MetricType)
+	}
+	for i, tr := range so.Spec.Triggers {
+		if tr.Metadata["lagThreshold"] != sm.ScalingModifiers.Target {
+			t.Errorf("trigger %d: lagThreshold %q, scalingModifiers.target %q: keep one threshold", i,
+				tr.Metadata["lagThreshold"], sm.ScalingModifiers.Target)
+		}
+	}
+}
+
+// TestKedaScalesOnTheSum: the replica count the rendered ScaledObject asks
+// for follows the total of the subscriptions' lags.
+func TestKedaScalesOnTheSum(t *testing.T) {
+	so := mustRender(t, "kustomize/overlays/keda").scaledObjects[0]
+	var a, b string // the two subscriptions' triggers
+	for _, tr := range so.Spec.Triggers {
+		switch tr.Metadata["consumer"] {
+		case "repost-123-ABC-456":
+			a = tr.Name
+		case "repost-456-DEF-789":
+			b = tr.Name
+		}
+	}
+	tests := []struct {
+		name string
+		lags map[string]float64
+		want int32
+	}{
+		{"idle", map[string]float64{a: 0, b: 0}, 1},
+		{"one behind", map[string]float64{a: 1500, b: 0}, 2},
+		{"both just under the target", map[string]float64{a: 900, b: 900}, 2}, // the largest alone: 1
+		{"both behind", map[string]float64{a: 1500, b: 1400}, 3},              // the largest alone: 2
+		{"capped", map[string]float64{a: 1e6, b: 1e6}, *so.Spec.MaxReplicaCount},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := kedaReplicas(so, tt.lags)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("lags %v: %d replicas, want %d", tt.lags, got, tt.want)
+			}
+		})
+	}
+}
+
+// identifier is a variable of KEDA's formula language (expr-lang).
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// sumFormula returns the trigger names a scalingModifiers formula adds up;
+// any other formula (a max, a product, a name twice, a name with '-',
+// which expr reads as a minus) is an error.
+func sumFormula(formula string) ([]string, error) {
+	var names []string
+	seen := map[string]bool{}
+	for _, term := range strings.Split(formula, "+") {
+		term = strings.TrimSpace(term)
+		if !identifier.MatchString(term) || seen[term] {
+			return nil, fmt.Errorf("formula %q: term %q: want a sum of distinct trigger names", formula, term)
+		}
+		seen[term] = true
+		names = append(names, term)
+	}
+	return names, nil
+}
+
+// kedaReplicas is what the HPA KEDA creates asks for: the formula over the
+// triggers' values, divided by the AverageValue target, rounded up, within
+// min and max replicas.
+func kedaReplicas(so *ScaledObject, lags map[string]float64) (int32, error) {
+	sm := so.Spec.Advanced.ScalingModifiers
+	names, err := sumFormula(sm.Formula)
+	if err != nil {
+		return 0, err
+	}
+	target, err := strconv.ParseFloat(sm.Target, 64)
+	if err != nil || target <= 0 {
+		return 0, fmt.Errorf("scalingModifiers.target %q is not a positive number", sm.Target)
+	}
+	total := 0.0
+	for _, n := range names {
+		v, ok := lags[n]
+		if !ok {
+			return 0, fmt.Errorf("formula names %s, which is not a trigger", n)
+		}
+		total += v
+	}
+	n := int32(math.Ceil(total / target))
+	return min(max(n, *so.Spec.MinReplicaCount), *so.Spec.MaxReplicaCount), nil
+}
+
+func TestSumFormula(t *testing.T) {
+	tests := []struct {
+		formula string
+		want    []string
+	}{
+		{"a + b", []string{"a", "b"}},
+		{"sub_1", []string{"sub_1"}},
+		{"max(a, b)", nil},
+		{"a + a", nil},
+		{"repost-123 + b", nil},
+		{"a * 2 + b", nil},
+		{"a +", nil},
+	}
+	for _, tt := range tests {
+		got, err := sumFormula(tt.formula)
+		if (err != nil) != (tt.want == nil) || !slices.Equal(got, tt.want) {
+			t.Errorf("sumFormula(%q) = %v, %v; want %v", tt.formula, got, err, tt.want)
+		}
 	}
 }
 

@@ -1,8 +1,10 @@
 // Package deployments holds what ships repost, and the tests that prove it.
 //
 // The files beside this one are not Go: build.sh (the release build flags,
-// run by the Dockerfile and by CI), kustomize/ (a base and the keda, hpa and
-// sidecar overlays), prometheus/alerts.yaml and grafana/repost-dashboard.json.
+// run by the Dockerfile and by CI), check.sh (every kustomization through
+// kubectl, the rules through promtool, run by CI), kustomize/ (a base, the
+// keda, hpa and sidecar overlays, and examples/ with the Secret an operator
+// creates), prometheus/alerts.yaml and grafana/repost-dashboard.json.
 // The tests in this package render every overlay with the kustomize Go API and
 // decode each object strictly into k8s.io/api types, check probes, security
 // contexts and grace periods against the worker's configuration, parse the

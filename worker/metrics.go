@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -20,6 +21,7 @@ type metrics struct {
 	inflight      *prometheus.GaugeVec
 	halted        *prometheus.GaugeVec
 	effectiveConc *prometheus.GaugeVec
+	backlog       *prometheus.GaugeVec
 	buildInfo     *prometheus.GaugeVec
 }
 
@@ -68,13 +70,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		effectiveConc: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "repost_effective_concurrency", Help: "Concurrency currently allowed after 615 penalties.",
 		}, sub),
+		backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "repost_backlog_events", Help: "Events of the subscription's consumer not yet acked: pending plus ack-pending, as last read.",
+		}, sub),
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "repost_build_info", Help: "Build information.",
 		}, []string{"version"}),
 	}
 	reg.MustRegister(m.events, m.calls, m.callDuration, m.leadsPerCall, m.admissionWait,
 		m.denied, m.parked, m.exhausted, m.quotaUsed, m.quotaLimit, m.inflight,
-		m.halted, m.effectiveConc, m.buildInfo)
+		m.halted, m.effectiveConc, m.backlog, m.buildInfo)
 	return m
 }
 
@@ -90,4 +95,11 @@ func (m *metrics) initSeries(sub string) {
 	for _, l := range []string{"quota", "window", "concurrency", "blocked", "halted", "unavailable"} {
 		m.denied.WithLabelValues(sub, l)
 	}
+}
+
+// setBacklog records a consumer's backlog: what KEDA's nats-jetstream
+// scaler reads as its lag, so the dashboard shows what the autoscaler sees.
+// Left at the last value read when the consumer info cannot be read.
+func (m *metrics) setBacklog(sub string, info *jetstream.ConsumerInfo) {
+	m.backlog.WithLabelValues(sub).Set(float64(info.NumPending) + float64(info.NumAckPending))
 }
