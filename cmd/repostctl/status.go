@@ -19,8 +19,28 @@ import (
 // watchEvery is how often `status --watch` redraws.
 const watchEvery = 2 * time.Second
 
-// ANSI: cursor home, then clear the screen.
-const clearScreen = "\x1b[H\x1b[2J"
+// ANSI sequences of a redraw in place: the first frame clears the screen;
+// every frame starts at the top left, clears the rest of each line it
+// writes and what is left below it, so that nothing scrolls or flickers.
+const (
+	clearScreen = "\x1b[H\x1b[2J"
+	cursorHome  = "\x1b[H"
+	clearEOL    = "\x1b[K"
+	clearBelow  = "\x1b[J"
+)
+
+// inPlace makes a frame that overwrites the previous one.
+func inPlace(frame []byte, first bool) []byte {
+	var b bytes.Buffer
+	if first {
+		b.WriteString(clearScreen)
+	} else {
+		b.WriteString(cursorHome)
+	}
+	b.Write(bytes.ReplaceAll(frame, []byte("\n"), []byte(clearEOL+"\n")))
+	b.WriteString(clearBelow)
+	return b.Bytes()
+}
 
 type statusOpts struct {
 	watch bool
@@ -84,6 +104,7 @@ func runStatus(ctx context.Context, e *env, g *globals, o *statusOpts, args []st
 		defer store.Close()
 		opts.Limits = store
 	}
+	frames := 0
 	draw := func() error {
 		snap, err := status.Collect(ctx, s.q, opts)
 		if err != nil {
@@ -98,10 +119,12 @@ func runStatus(ctx context.Context, e *env, g *globals, o *statusOpts, args []st
 		if err != nil {
 			return err
 		}
+		out := b.Bytes()
 		if o.watch && e.outTerminal {
-			b = *bytes.NewBuffer(append([]byte(clearScreen), b.Bytes()...))
+			out = inPlace(out, frames == 0)
 		}
-		_, err = e.stdout.Write(b.Bytes())
+		frames++
+		_, err = e.stdout.Write(out)
 		return err
 	}
 	if !o.watch {

@@ -263,10 +263,12 @@ func TestStatusWatch(t *testing.T) {
 			if fw.frames != 3 {
 				t.Errorf("%d frames, want 3", fw.frames)
 			}
-			clears := strings.Count(out, clearScreen)
+			clears, homes := strings.Count(out, clearScreen), strings.Count(out, cursorHome+"2026")
 			switch {
-			case tt.terminal && clears != 3:
-				t.Errorf("%d screen clears in 3 frames, want 3", clears)
+			case tt.terminal && (clears != 1 || homes != 2 || strings.Count(out, clearBelow) != 3):
+				t.Errorf("in 3 frames %d screen clears and %d redraws from the top, want 1 and 2:\n%q", clears, homes, out)
+			case tt.terminal && !strings.Contains(out, "SUBSCRIPTION"+strings.Repeat(" ", 2)) || tt.terminal && !strings.Contains(out, "HOLD"+clearEOL+"\n"):
+				t.Errorf("lines not cleared to their end:\n%q", out)
 			case !tt.terminal && (clears != 0 || strings.Contains(out, "\x1b")):
 				t.Errorf("escape sequences when piped:\n%q", out)
 			}
