@@ -221,6 +221,11 @@ func TestAlertsFire(t *testing.T) {
 		{"RepostWorkerAbsent", []seriesSpec{
 			{`repost_build_info{version="v1",pod="a"}`, "1+0x20"},
 		}, 20, nil},
+		{"RepostLimitsStateLost", []seriesSpec{
+			{`repost_limits_state_lost_total{subscription="123-ABC-456",pod="a"}`, "0+0x30"},
+			{`repost_limits_state_lost_total{subscription="123-ABC-456",pod="b"}`, "0+1x30"},
+			{`repost_limits_state_lost_total{subscription="456-DEF-789",pod="a"}`, "2+0x30"},
+		}, 30, []string{`{subscription="123-ABC-456"}`}}, // a loss within the hour; old ones do not fire
 	}
 	rules := map[string]struct {
 		expr string

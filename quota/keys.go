@@ -12,7 +12,8 @@ import (
 func key(sub, name string) string { return "repost:{" + sub + "}:" + name }
 
 // limitKeys are the keys of the admission and snapshot scripts: window,
-// leases, conc, block, halt, then the quota counters of days 0, 1 and 2.
+// leases, conc, block, halt, the quota counters of days 0, 1 and 2, then
+// the epoch.
 func limitKeys(sub string, ds days) []string {
 	ks := []string{
 		key(sub, "window"), key(sub, "leases"), key(sub, "conc"),
@@ -21,8 +22,12 @@ func limitKeys(sub string, ds days) []string {
 	for _, d := range ds[:3] {
 		ks = append(ks, key(sub, "quota:"+strconv.FormatInt(d.Unix(), 10)))
 	}
-	return ks
+	return append(ks, epochKey(sub))
 }
+
+// epochKey names the subscription's state: when it goes missing, the
+// state was lost (see admitScript).
+func epochKey(sub string) string { return key(sub, "epoch") }
 
 func markKey(sub, leadID string) string { return key(sub, "success:"+leadID) }
 

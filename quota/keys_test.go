@@ -85,6 +85,10 @@ func checkKeys(t *testing.T, c redis.UniversalClient, lim quota.Limits) {
 			if n := c.HLen(ctx, k).Val(); n != 1 {
 				t.Errorf("halt %s has %d fields", k, n)
 			}
+		case kind == "epoch": // lives as long as the state it vouches for; a few fields
+			if n := c.HLen(ctx, k).Val(); n < 2 || n > 12 {
+				t.Errorf("epoch %s has %d fields", k, n)
+			}
 		case ttl <= 0:
 			t.Errorf("key %s has no TTL (%s)", k, ttl)
 		case ttl > 31*24*time.Hour:
@@ -102,7 +106,7 @@ func checkKeys(t *testing.T, c redis.UniversalClient, lim quota.Limits) {
 	if err := iter.Err(); err != nil {
 		t.Fatal(err)
 	}
-	for _, kind := range []string{"window", "leases", "conc", "block", "halt", "quota", "success", "claim", "token"} {
+	for _, kind := range []string{"window", "leases", "conc", "block", "halt", "quota", "success", "claim", "token", "epoch"} {
 		if !seen[kind] {
 			t.Errorf("no %s key: the run did not cover it", kind)
 		}

@@ -139,6 +139,8 @@ func refusal(limit Limit, detail string, lim Limits, retry time.Duration) string
 		return fmt.Sprintf("%d calls in the last %s", lim.CallsPerWindow, lim.Window)
 	case LimitConcurrency:
 		return fmt.Sprintf("%s leases in use", detail)
+	case LimitLost, LimitRestore:
+		return detail
 	}
 	return string(limit)
 }

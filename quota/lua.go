@@ -60,10 +60,18 @@ local function block(key, t)
 end
 `
 
-// admitScript: KEYS window, leases, conc, block, halt, quota day 0, 1, 2.
-// ARGV now, day starts b0..b3, dailyQuota, calls, window, maxConc, leaseTTL,
-// leaseID, concurrency poll, halt poll.
-// Returns {allowed, now, limit, retry-or-expiry, detail}.
+// admitScript: KEYS window, leases, conc, block, halt, quota day 0, 1, 2,
+// epoch. ARGV now, day starts b0..b3, dailyQuota, calls, window, maxConc,
+// leaseTTL, leaseID, concurrency poll, halt poll, the epoch this replica
+// knows (empty if none), a fresh epoch id, reading ('1': admit the one call
+// that reads Marketo's usage after a loss).
+// Returns {allowed, now, limit, retry-or-expiry, detail, epoch, detected}.
+//
+// The epoch (a hash without TTL) is created with the subscription's state.
+// Missing, or another than the one this replica knows, while this replica
+// knew one: the state was lost (a restart without persistence, an
+// asynchronous failover). The script then holds admissions for one window
+// (the caller's, guarded) and waits for the day's count to be restored.
 var admitScript = redis.NewScript(luaPrelude + `
 local t = clock(ARGV[1])
 local b = {tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])}
@@ -73,21 +81,53 @@ local cpoll, hpoll = tonumber(ARGV[12]), tonumber(ARGV[13])
 local di = pickday(t, b)
 if di == nil then return {-1, int(t), 'clock', 0, ''} end
 
+local known, fresh, reading = ARGV[14], ARGV[15], ARGV[16] == '1'
+local ekey = KEYS[9]
+local ev = redis.call('HMGET', ekey, 'id', 'lost', 'hold', 'state', 'reader', 'readerExp')
+local eid, detected = ev[1], 0
+local hold, state = tonumber(ev[3] or ''), ev[4]
+local function lose()
+  hold, state, detected = t + win, 'pending', 1
+  redis.call('HSET', ekey, 'lost', '1', 'lostAt', int(t), 'hold', int(hold), 'state', 'pending')
+  redis.call('HDEL', ekey, 'reader', 'readerExp', 'count', 'source', 'at')
+end
+if not eid then
+  eid = fresh
+  redis.call('HSET', ekey, 'id', eid, 'since', int(t))
+  if known ~= '' then lose() end
+elseif known ~= '' and eid ~= known and ev[2] ~= '1' then
+  lose()
+end
+local function deny(limit, retry, detail)
+  return {0, int(t), limit, int(retry), detail, eid, detected}
+end
+
 local halt = redis.call('HGET', KEYS[5], 'reason')
-if halt then return {0, int(t), 'halted', hpoll, halt} end
+if halt then return deny('halted', hpoll, halt) end
 
 local bu, br = block(KEYS[4], t)
-if bu then return {0, int(t), 'blocked', int(bu - t), br} end
+if bu then return deny('blocked', bu - t, br) end
+
+if state == 'pending' then
+  if hold ~= nil and t < hold then
+    return deny('lost', hold - t, 'limits state lost; holding admissions one window')
+  end
+  if not reading then return deny('restore', cpoll, "the day's count waits to be restored") end
+  local rexp = tonumber(ev[6] or '0')
+  if rexp > t then return deny('restore', math.min(rexp - t, cpoll), 'another replica reads the usage') end
+elseif reading then
+  return deny('restored', 0, '')
+end
 
 local qkey = KEYS[5 + di]
 local used = tonumber(redis.call('GET', qkey) or '0')
-if used >= quota then return {0, int(t), 'quota', int(b[di + 1] - t), int(used)} end
+if used >= quota then return deny('quota', b[di + 1] - t, int(used)) end
 
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. int(t - win))
 local n = redis.call('ZCARD', KEYS[1])
 if n >= calls then
   local e = redis.call('ZRANGE', KEYS[1], n - calls, n - calls, 'WITHSCORES')
-  return {0, int(t), 'window', int(tonumber(e[2]) + win + 1 - t), int(n)}
+  return deny('window', tonumber(e[2]) + win + 1 - t, int(n))
 end
 
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', int(t))
@@ -96,10 +136,11 @@ local held = redis.call('ZCARD', KEYS[2])
 if held >= eff then
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
   local wait = math.min(tonumber(first[2]) - t, cpoll)
-  return {0, int(t), 'concurrency', int(wait), int(held) .. '/' .. int(eff)}
+  return deny('concurrency', wait, int(held) .. '/' .. int(eff))
 end
 
 local exp = t + ttl
+if reading then redis.call('HSET', ekey, 'reader', id, 'readerExp', int(exp)) end
 redis.call('ZADD', KEYS[2], int(exp), id)
 local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 redis.call('PEXPIRE', KEYS[2], ms(tonumber(last[2]) - t + 1000000))
@@ -107,7 +148,36 @@ redis.call('ZADD', KEYS[1], int(t), int(t) .. ':' .. id)
 redis.call('PEXPIRE', KEYS[1], ms(win + 1000000))
 redis.call('INCR', qkey)
 redis.call('PEXPIRE', qkey, ms(b[di + 1] - t + 60000000))
-return {1, int(t), '', int(exp), ''}
+return {1, int(t), '', int(exp), '', eid, detected}
+`)
+
+// restoreScript: KEYS epoch, leases, quota day 0, 1, 2. ARGV now, b0..b3,
+// the reading call's lease id, Marketo's count (-1: Marketo could not be
+// asked), its source, dailyQuota, calls, window. It releases the reading
+// call's lease and, if that call still holds the restore, resumes the day
+// from the larger of the count kept since the loss and Marketo's; without
+// Marketo's, from the worst case the limits allow: a full window of calls
+// in every window since the day began, at most the daily quota.
+// Returns {restored, now, count, source}.
+var restoreScript = redis.NewScript(luaPrelude + `
+local t = clock(ARGV[1])
+local b = {tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])}
+local di = pickday(t, b)
+if di == nil then return {-1, int(t), 0, ''} end
+redis.call('ZREM', KEYS[2], ARGV[6])
+local ev = redis.call('HMGET', KEYS[1], 'state', 'reader')
+if ev[1] ~= 'pending' or ev[2] ~= ARGV[6] then return {0, int(t), 0, ''} end
+local count, source = tonumber(ARGV[7]), ARGV[8]
+local quota, calls, win = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+if count < 0 then
+  count = math.min(quota, calls * math.ceil((t - b[di]) / win))
+end
+local qkey = KEYS[2 + di]
+local n = math.max(tonumber(redis.call('GET', qkey) or '0'), count)
+redis.call('SET', qkey, int(n), 'PX', ms(b[di + 1] - t + 60000000))
+redis.call('HSET', KEYS[1], 'state', 'done', 'count', int(n), 'source', source, 'at', int(t))
+redis.call('HDEL', KEYS[1], 'reader', 'readerExp')
+return {1, int(t), int(n), source}
 `)
 
 // renewScript: KEYS leases. ARGV now, id, ttl. Returns {ok, now, expires}.
@@ -166,8 +236,9 @@ return {1, int(t)}
 `)
 
 // snapshotScript (read only): KEYS window, leases, conc, block, halt, quota
-// day 0, 1, 2. ARGV now, b0..b3, window, maxConc. Returns {ok, now, used,
-// reset, calls, leases, eff, blockedUntil, blockReason, halted, haltReason}.
+// day 0, 1, 2, epoch. ARGV now, b0..b3, window, maxConc. Returns {ok, now, used,
+// reset, calls, leases, eff, blockedUntil, blockReason, halted, haltReason,
+// epoch state, lostAt, restored count, its source, restoredAt}.
 var snapshotScript = redis.NewScript(luaPrelude + `
 local t = clock(ARGV[1])
 local b = {tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])}
@@ -182,7 +253,9 @@ local bu, br = block(KEYS[4], t)
 local halt = redis.call('HGET', KEYS[5], 'reason')
 local halted = 0
 if halt then halted = 1 else halt = '' end
-return {1, int(t), int(used), int(b[di + 1]), calls, leases, int(eff), int(bu or 0), br or '', halted, halt}
+local ev = redis.call('HMGET', KEYS[9], 'state', 'lostAt', 'count', 'source', 'at')
+return {1, int(t), int(used), int(b[di + 1]), calls, leases, int(eff), int(bu or 0), br or '', halted, halt,
+  ev[1] or '', ev[2] or '0', ev[3] or '0', ev[4] or '', ev[5] or '0'}
 `)
 
 // markScript: KEYS mark. ARGV at (µs), ttl (ms). The later mark wins.

@@ -38,6 +38,7 @@ type Memory struct {
 	claims map[memKey]expiring[string]    // (subscription, lookup value) → owner
 	sweep  int                            // len(marks)+len(claims) that triggers the next sweep
 	closed bool
+	epochs epochs // the epoch seen per subscription, kept when the state is lost (tests)
 }
 
 var _ Store = (*Memory)(nil)
@@ -59,6 +60,7 @@ type memSub struct {
 	blockWhy   string
 	halted     bool
 	haltWhy    string
+	epoch      memEpoch
 }
 
 // NewMemory returns an in-process Store.
@@ -103,6 +105,11 @@ func (m *Memory) lock(sub string) (*memSub, time.Time, error) {
 
 // Admit implements Store.
 func (m *Memory) Admit(_ context.Context, sub string, lim Limits) (Admission, error) {
+	return m.admit(sub, lim, false)
+}
+
+// admit is Admit, or with reading the admission of Restore's reading call.
+func (m *Memory) admit(sub string, lim Limits, reading bool) (Admission, error) {
 	lim, err := lim.normalize()
 	if err != nil {
 		return Admission{}, err
@@ -117,11 +124,8 @@ func (m *Memory) Admit(_ context.Context, sub string, lim Limits) (Admission, er
 	deny := func(l Limit, retry time.Duration, detail string) (Admission, error) {
 		return Admission{Limit: l, RetryAfter: retry, At: t, Reason: refusal(l, detail, lim, retry)}, nil
 	}
-	if s.halted {
-		return deny(LimitHalted, m.tune.haltPoll, s.haltWhy)
-	}
-	if s.blockUntil.After(t) {
-		return deny(LimitBlocked, s.blockUntil.Sub(t), s.blockWhy)
+	if a, refused := m.checkEpoch(sub, s, t, lim, reading); refused {
+		return a, nil
 	}
 	day := ds[di].Unix()
 	s.pruneDays(ds)
@@ -141,6 +145,9 @@ func (m *Memory) Admit(_ context.Context, sub string, lim Limits) (Admission, er
 	}
 	id := newID()
 	exp := t.Add(lim.LeaseTTL)
+	if reading {
+		s.epoch.reader, s.epoch.readerExp = id, exp
+	}
 	s.leases[id] = exp
 	s.window = append(s.window, t)
 	s.quota[day]++

@@ -125,6 +125,7 @@ func (m *Memory) Snapshot(_ context.Context, sub string, lim Limits) (Snapshot, 
 	if s.blockUntil.After(t) {
 		snap.BlockedUntil, snap.BlockReason = s.blockUntil, s.blockWhy
 	}
+	s.epoch.snapshot(&snap)
 	return snap, nil
 }
 

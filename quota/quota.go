@@ -55,6 +55,10 @@ type Admission struct {
 	// At is the store's time of the decision (Redis TIME, microseconds):
 	// the admission time that the window counts.
 	At time.Time
+	// StateLost: this admission found the subscription's state lost (it is
+	// the first to see it): log it and count it. The answer is a LimitLost
+	// refusal.
+	StateLost bool
 }
 
 // Lease is one concurrency slot, released by ID.
@@ -82,6 +86,14 @@ type Snapshot struct {
 	Halted               bool
 	HaltReason           string
 	Now                  time.Time
+	// After a loss of the state: when it was found lost, whether admissions
+	// still wait (the hold, then the restore), and the day's count it was
+	// restored to, from where, when. Zero when the state was never lost.
+	LostAt        time.Time
+	Restoring     bool
+	RestoredCount int
+	RestoredFrom  string
+	RestoredAt    time.Time
 }
 
 // QuotaLeft is what remains of the daily quota.
@@ -127,6 +139,10 @@ type Store interface {
 	Claim(ctx context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error)
 	// Unclaim frees the keys owner holds; keys held by others stay.
 	Unclaim(ctx context.Context, sub, owner string, keys []string) error
+	// Restore restores the day's count after a loss (an admission refused
+	// LimitRestore): one call, admitted, runs read; the day resumes from the
+	// larger of the two counts, or from the worst case when read fails.
+	Restore(ctx context.Context, sub string, lim Limits, read UsageReader) (Restored, error)
 	// Close releases the store's resources (not a Redis client it was given).
 	Close() error
 }

@@ -53,6 +53,7 @@ type Redis struct {
 	now    func() time.Time // nil: Redis TIME
 	tune   tuning
 	closed atomic.Bool
+	epochs epochs // the epoch this replica last saw, per subscription
 }
 
 var _ Store = (*Redis)(nil)
@@ -89,6 +90,12 @@ func (r *Redis) begin(sub string) error {
 
 // Admit implements Store: one EVALSHA.
 func (r *Redis) Admit(ctx context.Context, sub string, lim Limits) (Admission, error) {
+	return r.admit(ctx, sub, lim, false)
+}
+
+// admit is Admit, or with reading the admission of the call that reads
+// Marketo's usage after a loss (Restore).
+func (r *Redis) admit(ctx context.Context, sub string, lim Limits, reading bool) (Admission, error) {
 	if err := r.begin(sub); err != nil {
 		return Admission{}, err
 	}
@@ -98,35 +105,42 @@ func (r *Redis) Admit(ctx context.Context, sub string, lim Limits) (Admission, e
 	}
 	id := newID()
 	args, ds := r.clock()
+	read := "0"
+	if reading {
+		read = "1"
+	}
 	args = append(args, lim.DailyQuota, lim.CallsPerWindow, us(lim.Window),
-		lim.MaxConcurrency, us(lim.LeaseTTL), id, us(r.tune.concPoll), us(r.tune.haltPoll))
+		lim.MaxConcurrency, us(lim.LeaseTTL), id, us(r.tune.concPoll), us(r.tune.haltPoll),
+		r.epochs.get(sub), newID(), read)
 	res, err := admitScript.Run(ctx, r.c, limitKeys(sub, ds), args...).Slice()
 	if err != nil {
 		return Admission{}, unavailable("admit", sub, err)
 	}
-	a, err := admissionOf(reply(res), sub, id, lim)
+	a, epoch, err := admissionOf(reply(res), sub, id, lim)
 	if err != nil {
 		return Admission{}, unavailable("admit", sub, err)
 	}
+	r.epochs.set(sub, epoch)
 	return a, nil
 }
 
-// admissionOf reads {allowed, now, limit, retry-or-expiry, detail}.
-func admissionOf(rep reply, sub, id string, lim Limits) (Admission, error) {
-	if err := rep.check(5); err != nil {
-		return Admission{}, err
+// admissionOf reads {allowed, now, limit, retry-or-expiry, detail, epoch, detected}.
+func admissionOf(rep reply, sub, id string, lim Limits) (Admission, string, error) {
+	if err := rep.check(7); err != nil {
+		return Admission{}, "", err
 	}
 	at := fromMicros(rep.int(1))
+	epoch, lost := rep.str(5), rep.int(6) == 1
 	if rep.int(0) == 1 {
 		l := Lease{Subscription: sub, ID: id, Expires: fromMicros(rep.int(3))}
-		return Admission{Allowed: true, Lease: l, At: at}, nil
+		return Admission{Allowed: true, Lease: l, At: at, StateLost: lost}, epoch, nil
 	}
 	limit := Limit(rep.str(2))
 	retry := time.Duration(rep.int(3)) * time.Microsecond
 	return Admission{
-		Limit: limit, RetryAfter: retry, At: at,
+		Limit: limit, RetryAfter: retry, At: at, StateLost: lost,
 		Reason: refusal(limit, rep.str(4), lim, retry),
-	}, nil
+	}, epoch, nil
 }
 
 // Release implements Store.

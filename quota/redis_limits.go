@@ -80,7 +80,7 @@ func (r *Redis) Snapshot(ctx context.Context, sub string, lim Limits) (Snapshot,
 		return Snapshot{}, unavailable("snapshot", sub, err)
 	}
 	rep := reply(res)
-	if err := rep.check(11); err != nil {
+	if err := rep.check(16); err != nil {
 		return Snapshot{}, unavailable("snapshot", sub, err)
 	}
 	s := Snapshot{
@@ -96,6 +96,13 @@ func (r *Redis) Snapshot(ctx context.Context, sub string, lim Limits) (Snapshot,
 	}
 	if u := rep.int(7); u > 0 {
 		s.BlockedUntil = fromMicros(u)
+	}
+	s.Restoring = rep.str(11) == "pending"
+	if at := rep.int(12); at > 0 {
+		s.LostAt = fromMicros(at)
+	}
+	if rep.str(11) == "done" {
+		s.RestoredCount, s.RestoredFrom, s.RestoredAt = int(rep.int(13)), rep.str(14), fromMicros(rep.int(15))
 	}
 	return s, nil
 }

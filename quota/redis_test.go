@@ -43,10 +43,16 @@ func TestRedisFailsClosed(t *testing.T) {
 	}
 
 	srv.mustRestart(t)
+	// The restart lost the state (no persistence): held one window, then
+	// the day's count restored, then admitted again.
 	checkFor(t, 10*time.Second, func() error {
 		a, err := s.Admit(ctx, sub, lim)
 		if err != nil {
 			return err
+		}
+		if a.Limit == quota.LimitRestore {
+			_, err := s.Restore(ctx, sub, lim, func(context.Context) (int, string, error) { return 1, "test", nil })
+			return fmt.Errorf("restored (%v)", err)
 		}
 		if !a.Allowed {
 			return errors.New("refused: " + a.Reason)

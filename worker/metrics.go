@@ -23,6 +23,7 @@ type metrics struct {
 	effectiveConc *prometheus.GaugeVec
 	backlog       *prometheus.GaugeVec
 	buildInfo     *prometheus.GaugeVec
+	stateLost     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -76,10 +77,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "repost_build_info", Help: "Build information.",
 		}, []string{"version"}),
+		stateLost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "repost_limits_state_lost_total", Help: "Losses of a subscription's limits state in Redis (its epoch key gone), as found by this replica.",
+		}, sub),
 	}
 	reg.MustRegister(m.events, m.calls, m.callDuration, m.leadsPerCall, m.admissionWait,
 		m.denied, m.parked, m.exhausted, m.quotaUsed, m.quotaLimit, m.inflight,
-		m.halted, m.effectiveConc, m.backlog, m.buildInfo)
+		m.halted, m.effectiveConc, m.backlog, m.buildInfo, m.stateLost)
 	return m
 }
 
@@ -92,7 +96,8 @@ func (m *metrics) initSeries(sub string) {
 	m.callDuration.WithLabelValues(sub)
 	m.leadsPerCall.WithLabelValues(sub)
 	m.admissionWait.WithLabelValues(sub)
-	for _, l := range []string{"quota", "window", "concurrency", "blocked", "halted", "unavailable"} {
+	m.stateLost.WithLabelValues(sub)
+	for _, l := range []string{"quota", "window", "concurrency", "blocked", "halted", "unavailable", "lost", "restore"} {
 		m.denied.WithLabelValues(sub, l)
 	}
 }

@@ -209,12 +209,21 @@ func (s *subRunner) admit(ctx context.Context, b *batch) (quota.Lease, bool) {
 			s.handBack(b.items, 0)
 			return quota.Lease{}, false
 		}
+		if adm.StateLost {
+			s.stateLost(adm)
+		}
 		if adm.Allowed {
 			s.w.m.admissionWait.WithLabelValues(s.sub.ID).Observe(time.Since(start).Seconds())
 			return adm.Lease, true
 		}
 		s.w.m.denied.WithLabelValues(s.sub.ID, string(adm.Limit)).Inc()
-		short := adm.Limit == quota.LimitWindow || adm.Limit == quota.LimitConcurrency
+		if adm.Limit == quota.LimitRestore {
+			if wait := s.restoreCount(ctx); wait > 0 {
+				sleepCtx(s.stopCtx(ctx), wait)
+			}
+			continue
+		}
+		short := adm.Limit == quota.LimitWindow || adm.Limit == quota.LimitConcurrency || adm.Limit == quota.LimitLost
 		long := adm.Limit == quota.LimitQuota || adm.Limit == quota.LimitHalted ||
 			(!short && adm.RetryAfter > s.holdLimit())
 		if long || ctx.Err() != nil {

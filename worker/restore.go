@@ -1,0 +1,69 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/leadops/repost/marketo"
+	"github.com/leadops/repost/quota"
+)
+
+// usageClient reads the day's usage at Marketo (*marketo.Client).
+type usageClient interface {
+	Usage(ctx context.Context) (marketo.Usage, error)
+	APIUser() string
+}
+
+var _ usageClient = (*marketo.Client)(nil)
+
+// errNoUsage: the subscription's client cannot read Marketo's usage.
+var errNoUsage = errors.New("the Marketo client cannot read the usage")
+
+// stateLost reports a loss of the subscription's limits state, found by
+// this replica's admission: the limiter now holds every admission for one
+// window plus the guard, then has the day's count restored.
+func (s *subRunner) stateLost(adm quota.Admission) {
+	s.w.m.stateLost.WithLabelValues(s.sub.ID).Inc()
+	s.w.log.Error("limits state lost in Redis (its epoch key is gone): holding admissions one window plus the guard, then restoring the day's count from Marketo's usage",
+		zap.String("subscription", s.sub.ID), zap.Duration("hold", adm.RetryAfter), zap.Time("at", adm.At))
+}
+
+// restoreCount restores the day's count after a loss: one call, admitted,
+// reads Marketo's usage (the API user's count, else the instance's total),
+// and the day resumes from the larger of it and the count kept since. It
+// returns how long to wait before admitting again (0: at once).
+func (s *subRunner) restoreCount(ctx context.Context) time.Duration {
+	read := func(ctx context.Context) (int, string, error) {
+		uc, ok := s.sub.Client.(usageClient)
+		if !ok {
+			return 0, "", errNoUsage
+		}
+		u, err := uc.Usage(ctx)
+		if err != nil {
+			return 0, "", err
+		}
+		user := uc.APIUser()
+		if n, mine := u.Mine(user); mine {
+			return n, "marketo usage " + u.Date + " (API user " + user + ")", nil
+		}
+		return u.Total, "marketo usage " + u.Date + " (instance total)", nil
+	}
+	r, err := s.w.lim.Restore(ctx, s.sub.ID, s.sub.Limits, read)
+	switch {
+	case err != nil:
+		s.w.log.Warn("restoring the day's count failed; trying again", zap.String("subscription", s.sub.ID), zap.Error(err))
+		return time.Second
+	case !r.Done:
+		return r.RetryAfter
+	case r.ReadErr != nil:
+		s.w.log.Warn("Marketo's usage could not be read after the limits state was lost; assuming the worst case the limits allow",
+			zap.String("subscription", s.sub.ID), zap.Int("count", r.Count), zap.String("source", r.Source), zap.Error(r.ReadErr))
+	default:
+		s.w.log.Info("day's count restored after the limits state was lost",
+			zap.String("subscription", s.sub.ID), zap.Int("count", r.Count), zap.String("source", r.Source))
+	}
+	return 0
+}
