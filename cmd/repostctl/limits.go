@@ -35,6 +35,13 @@ type limitsRow struct {
 	Now                  time.Time `json:"now"`
 	// Instance is the Marketo instance limits the share is measured against.
 	Instance instanceLimits `json:"instance"`
+	// After a loss of the state in Redis: when, whether admissions still
+	// wait for the day's count, the figure it was restored to and from where.
+	LostAt        time.Time `json:"lostAt,omitzero"`
+	Restoring     bool      `json:"restoring,omitempty"`
+	RestoredCount int       `json:"restoredCount,omitempty"`
+	RestoredFrom  string    `json:"restoredFrom,omitempty"`
+	RestoredAt    time.Time `json:"restoredAt,omitzero"`
 }
 
 // instanceLimits are the limits of most Marketo instances (FACTS.md): the
@@ -129,7 +136,9 @@ func snapshots(ctx context.Context, store quota.Store, cfg *config.Config, subs 
 			QuotaLimit: sn.QuotaLimit, ResetAt: sn.ResetAt, CallsInWindow: sn.CallsInWindow, WindowLimit: sn.WindowLimit,
 			Window: sn.Window.String(), Leases: sn.Leases, EffectiveConcurrency: sn.EffectiveConcurrency,
 			MaxConcurrency: sn.MaxConcurrency, BlockedUntil: sn.BlockedUntil, BlockReason: sn.BlockReason,
-			Halted: sn.Halted, HaltReason: sn.HaltReason, Now: sn.Now, Instance: instance})
+			Halted: sn.Halted, HaltReason: sn.HaltReason, Now: sn.Now, Instance: instance,
+			LostAt: sn.LostAt, Restoring: sn.Restoring, RestoredCount: sn.RestoredCount,
+			RestoredFrom: sn.RestoredFrom, RestoredAt: sn.RestoredAt})
 	}
 	return rows, nil
 }
@@ -167,8 +176,29 @@ func printLimits(w io.Writer, rows []limitsRow, local *time.Location) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
+	for _, r := range rows {
+		if err := printRestored(w, r, local); err != nil {
+			return err
+		}
+	}
 	_, err := fmt.Fprintf(w, "share of a usual Marketo instance: %d calls per %s, %d concurrent, %s calls a day (some instances have 10,000); the DAP pipeline and other integrations use the rest\n",
 		instance.CallsPerWindow, instance.Window, instance.MaxConcurrency, thousands(instance.DailyQuota))
+	return err
+}
+
+// printRestored says, for a subscription whose state was lost in Redis,
+// where the day's count it resumed from came from.
+func printRestored(w io.Writer, r limitsRow, local *time.Location) error {
+	if r.LostAt.IsZero() {
+		return nil
+	}
+	lost := r.LostAt.In(local).Format("15:04:05 MST")
+	if r.Restoring {
+		_, err := fmt.Fprintf(w, "%s: limits state lost in Redis at %s; calls held until the day's count is restored\n", r.Subscription, lost)
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%s: limits state lost in Redis at %s; day's count restored to %s from %s at %s\n", r.Subscription, lost,
+		thousands(r.RestoredCount), r.RestoredFrom, r.RestoredAt.In(local).Format("15:04:05 MST"))
 	return err
 }
 
