@@ -17,17 +17,17 @@ import (
 // item is one event on its way: the message it came in, the decoded event,
 // the request split into parameters and records as sent, and its state.
 type item struct {
-	msg     jetstream.Msg
-	ev      *repost.Event
-	raw     []byte
-	st      queue.EventState
-	params  map[string]json.RawMessage // every key of requestContent but input, verbatim
-	input   []json.RawMessage          // records, verbatim
-	keys    []string                   // lookup values in flight while it is sent
-	size    int                        // bytes its records add to a body
-	group   string                     // what must be equal to share a call
-	at      time.Time                  // when DAP attempted it (else when it was published)
-	carried int                        // fetches it waited through in a partial batch
+	msg    jetstream.Msg
+	ev     *repost.Event
+	raw    []byte
+	st     queue.EventState
+	params map[string]json.RawMessage // every key of requestContent but input, verbatim
+	input  []json.RawMessage          // records, verbatim
+	keys   []string                   // lookup values in flight while it is sent
+	size   int                        // bytes its records add to a body
+	group  string                     // what must be equal to share a call
+	at     time.Time                  // when DAP attempted it (else when it was published)
+	added  time.Time                  // when it entered the pool (its linger starts)
 }
 
 // splitRequest turns an event's request into what Marketo is sent: the

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -30,14 +31,102 @@ func (s *subRunner) holdLimit() time.Duration {
 	return max(maxInlineWait, holdWindows*s.sub.Limits.Window)
 }
 
-// send claims the batch's lookup values, waits for admission, calls
-// Marketo and settles every event of the batch.
-func (s *subRunner) send(ctx context.Context, b *batch) {
+// sendLoop sends calls from the pool: once a batch is ready (full, unable
+// to fill, or a linger old) it takes a concurrency slot of this replica and
+// the token, has the call admitted, and only then fills it from the pool
+// (take): while the limiter makes it wait, events keep arriving, so a call
+// granted under a binding limit leaves full.
+func (s *subRunner) sendLoop(ctx, work context.Context, calls *sync.WaitGroup) {
+	sem := make(chan struct{}, max(1, s.sub.Limits.MaxConcurrency))
+	for s.awaitReady(ctx) {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		g, ok := s.grant(work)
+		if !ok {
+			<-sem
+			continue
+		}
+		b := s.pool.take(time.Now())
+		if b == nil { // deferred or handed back meanwhile
+			if g.err == nil {
+				s.release(work, g.lease)
+			}
+			<-sem
+			continue
+		}
+		calls.Add(1)
+		go func() {
+			defer calls.Done()
+			defer func() { <-sem }()
+			defer s.pool.done(b)
+			s.send(work, b, g)
+		}()
+	}
+}
+
+// awaitReady waits until the pool has a batch to send; false at SIGTERM.
+func (s *subRunner) awaitReady(ctx context.Context) bool {
+	for ctx.Err() == nil {
+		ok, wait := s.pool.ready(time.Now())
+		if ok {
+			return true
+		}
+		var timeout <-chan time.Time
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.pool.added:
+		case <-timeout:
+		}
+	}
+	return false
+}
+
+// granted is an admission obtained before its batch was filled; err is a
+// token that could not be had (the call then fails as a whole, unadmitted).
+type granted struct {
+	lease quota.Lease
+	at    time.Time
+	err   error
+}
+
+// grant puts a usable token in hand, then waits for admission. A closed
+// gate (a pause read meanwhile) defers the pool instead; a long refusal
+// defers it and closes the gate (admit).
+func (s *subRunner) grant(ctx context.Context) (*granted, bool) {
+	if s.gateWait() > 0 {
+		s.deferItems(ctx, s.pool.takeAll())
+		return nil, false
+	}
+	if rc, ok := s.sub.Client.(readyClient); ok {
+		if err := rc.Ready(ctx); err != nil {
+			return &granted{err: err}, true
+		}
+	}
+	lease, ok := s.admit(ctx, s.pool.takeAll)
+	if !ok {
+		return nil, false
+	}
+	return &granted{lease: lease, at: time.Now()}, true
+}
+
+// send claims the batch's lookup values, checks superseding again under
+// the claim, calls Marketo with the call granted and settles every event.
+func (s *subRunner) send(ctx context.Context, b *batch, g *granted) {
+	unused := func() {
+		if g.err == nil {
+			s.release(ctx, g.lease)
+		}
+	}
 	owner := s.w.cfg.Owner + "/" + randomID()
 	b, claimed := s.claim(ctx, b, owner)
-	if b == nil {
-		return
-	}
 	stopClaims := s.renewClaims(ctx, owner, claimed)
 	defer func() {
 		stopClaims()
@@ -49,13 +138,18 @@ func (s *subRunner) send(ctx context.Context, b *batch) {
 			}
 		}
 	}()
+	if b == nil {
+		unused()
+		return
+	}
 	if b = s.recheck(ctx, b); b == nil {
+		unused()
 		return
 	}
 	recs, owners := b.input()
 	req := marketo.LeadsRequest{Endpoint: b.endpoint, Params: b.params, Input: recs}
 	start := time.Now()
-	resp, err, ok := s.post(ctx, b, req)
+	resp, err, ok := s.post(ctx, b, req, g)
 	if !ok {
 		return
 	}
@@ -86,23 +180,36 @@ const maxSendTries = 3
 // admitted again before it leaves. A token Marketo rejects (601/602) is
 // refreshed, and the resend admitted again. ok is false when the batch
 // was handed back or deferred instead (admit).
-func (s *subRunner) post(ctx context.Context, b *batch, req marketo.LeadsRequest) (*marketo.Response, error, bool) {
+func (s *subRunner) post(ctx context.Context, b *batch, req marketo.LeadsRequest, g *granted) (*marketo.Response, error, bool) {
 	rc, now := s.sub.Client.(readyClient)
+	items := func() []*item { return b.items }
 	for try := 1; ; try++ {
+		if g != nil && g.err != nil {
+			return nil, g.err, true // no token: the call fails as a whole (policy decides)
+		}
 		if s.stopping() {
+			if g != nil {
+				s.release(ctx, g.lease)
+			}
 			s.handBack(b.items, 0) // SIGTERM: no new call starts; another replica sends them
 			return nil, nil, false
 		}
-		if now {
-			if err := rc.Ready(ctx); err != nil {
-				return nil, err, true // no token: the call fails as a whole (policy decides)
+		var lease quota.Lease
+		var admitted time.Time
+		if g != nil { // the first try uses the admission the batch was filled for
+			lease, admitted, g = g.lease, g.at, nil
+		} else {
+			if now {
+				if err := rc.Ready(ctx); err != nil {
+					return nil, err, true
+				}
 			}
+			var ok bool
+			if lease, ok = s.admit(ctx, items); !ok {
+				return nil, nil, false
+			}
+			admitted = time.Now()
 		}
-		lease, ok := s.admit(ctx, b)
-		if !ok {
-			return nil, nil, false
-		}
-		admitted := time.Now()
 		if s.stopping() {
 			s.release(ctx, lease)
 			s.handBack(b.items, 0)
@@ -182,10 +289,11 @@ func (s *subRunner) claim(ctx context.Context, b *batch, owner string) (*batch, 
 }
 
 // admit waits for the shared limits to let one call through. A short wait
-// is spent here; a long one (daily quota, a block, a halt) hands the batch
-// back and closes the fetch gate, so the subscription holds nothing while it
-// waits. When the limiter cannot be reached, nothing is admitted.
-func (s *subRunner) admit(ctx context.Context, b *batch) (quota.Lease, bool) {
+// is spent here, holding the events; a long one (daily quota, a block, a
+// halt) defers the events give returns (the pool, or a batch) and closes the
+// fetch gate, so the subscription holds nothing while it waits. When the
+// limiter cannot be reached, nothing is admitted.
+func (s *subRunner) admit(ctx context.Context, give func() []*item) (quota.Lease, bool) {
 	start := time.Now()
 	unreachable := limiterBackoff()
 	for {
@@ -195,7 +303,7 @@ func (s *subRunner) admit(ctx context.Context, b *batch) (quota.Lease, bool) {
 			wait := unreachable.NextBackOff()
 			if ctx.Err() != nil || wait == backoff.Stop {
 				s.w.log.Warn("limiter unreachable; handing the batch back", zap.String("subscription", s.sub.ID), zap.Error(err))
-				s.handBack(b.items, 2*time.Second)
+				s.handBack(give(), 2*time.Second)
 				s.closeGate(2*time.Second, "limiter unreachable", false)
 				return quota.Lease{}, false
 			}
@@ -206,7 +314,7 @@ func (s *subRunner) admit(ctx context.Context, b *batch) (quota.Lease, bool) {
 			if adm.Allowed {
 				s.release(ctx, adm.Lease)
 			}
-			s.handBack(b.items, 0)
+			s.handBack(give(), 0)
 			return quota.Lease{}, false
 		}
 		if adm.StateLost {
@@ -233,9 +341,9 @@ func (s *subRunner) admit(ctx context.Context, b *batch) (quota.Lease, bool) {
 			}
 			s.closeGate(wait, adm.Reason, adm.Limit == quota.LimitHalted)
 			if ctx.Err() != nil {
-				s.handBack(b.items, 0)
+				s.handBack(give(), 0)
 			} else {
-				s.deferItems(ctx, b.items)
+				s.deferItems(ctx, give())
 			}
 			return quota.Lease{}, false
 		}

@@ -141,7 +141,7 @@ func (s *subRunner) maybeSplit(ctx context.Context, b *batch, code policy.Code, 
 func (s *subRunner) sendChild(ctx context.Context, b *batch) {
 	recs, owners := b.input()
 	req := marketo.LeadsRequest{Endpoint: b.endpoint, Params: b.params, Input: recs}
-	resp, err, ok := s.post(ctx, b, req)
+	resp, err, ok := s.post(ctx, b, req, nil)
 	if !ok {
 		return
 	}

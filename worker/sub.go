@@ -31,121 +31,125 @@ type subRunner struct {
 	halted     bool
 	lastProbe  time.Time
 	held       map[jetstream.Msg]struct{} // fetched, not finished: kept alive with InProgress
+	pool       *pool                      // fetched events waiting for a call
 }
 
-// run fetches and dispatches until ctx ends; calls use work, which outlives
-// ctx by the shutdown deadline.
+// run fetches events into the pool and, beside it, sends calls from the
+// pool as the limiter grants them, until ctx ends; calls use work, which
+// outlives ctx by the shutdown deadline.
 func (s *subRunner) run(ctx, work context.Context) {
 	s.stop = ctx
 	s.held = map[jetstream.Msg]struct{}{}
-	sem := make(chan struct{}, max(1, s.sub.Limits.MaxConcurrency))
-	var wg sync.WaitGroup
+	s.pool = newPool(s.w.cfg.BatchSize, s.w.cfg.MaxBodyBytes, s.w.cfg.Linger)
 	stopKeep := s.keepAlive(work)
 	defer stopKeep()
-	defer wg.Wait()
-	var carry []*item
-	defer func() { s.handBack(carry, 0) }()
+	var calls sync.WaitGroup
+	defer calls.Wait()
+	sent := make(chan struct{})
+	go func() { defer close(sent); s.sendLoop(ctx, work, &calls) }()
+	s.fetchLoop(ctx, work)
+	<-sent
+	s.handBack(s.pool.takeAll(), 0) // SIGTERM: what waits for a call goes back at once
+}
+
+// fetchLoop keeps the pool stocked, up to MaxPooled records: enough that a
+// granted call can be filled, bounded so that memory is. A closed gate (a
+// long block, a halt, a pause) defers what the pool holds.
+func (s *subRunner) fetchLoop(ctx, work context.Context) {
 	for ctx.Err() == nil {
 		if wait := s.gateWait(); wait > 0 {
-			if len(carry) > 0 {
-				s.deferItems(work, carry)
-				carry = nil
+			if items := s.pool.takeAll(); len(items) > 0 {
+				s.deferItems(work, items)
 			}
 			s.maybeProbe(work)
 			sleepCtx(ctx, min(wait, time.Second))
 			continue
 		}
-		msgs := s.unlessPaused(s.fetch(ctx))
-		if len(msgs) == 0 && len(carry) == 0 {
+		room := s.w.cfg.MaxPooled - s.pool.size()
+		if room <= 0 {
+			s.pool.setIncoming(false)       // nothing more comes until calls take some
+			t := time.NewTimer(time.Second) // the gate is read again at least each second
+			select {
+			case <-ctx.Done():
+			case <-s.pool.taken:
+			case <-t.C:
+			}
+			t.Stop()
 			continue
 		}
-		items := append(carry, s.prepare(work, msgs)...)
-		batches := group(items, s.w.cfg.BatchSize, s.w.cfg.MaxBodyBytes)
-		// A backlog (a full fetch, or events left behind the last one: a
-		// fetch also comes back short, or empty, when the consumer's
-		// ack-pending limit is reached): a partial last batch waits for the
-		// next fetches to fill it, through at most maxCarries fetches, rather
-		// than spend a call half empty.
-		carry = nil
-		if n := len(batches); n > 0 && batches[n-1].records < s.w.cfg.BatchSize &&
-			mostCarried(batches[n-1].items) < maxCarries && s.backlog(ctx, msgs) {
-			carry, batches = batches[n-1].items, batches[:n-1]
-			for _, it := range carry {
-				it.carried++
-			}
-		}
-		for i, b := range batches {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				s.handBackAll(batches[i:], 0)
-				return
-			}
-			if s.gateWait() > 0 {
-				<-sem
-				for _, b := range batches[i:] {
-					s.deferItems(work, b.items)
-				}
-				break
-			}
-			wg.Add(1)
-			go func(b *batch) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				s.send(work, b)
-			}(b)
-		}
+		s.fetch(ctx, work, min(room, s.w.cfg.FetchSize))
 	}
 }
 
-func (s *subRunner) fetch(ctx context.Context) []jetstream.Msg {
-	mb, err := s.cons.Fetch(s.w.cfg.FetchSize, jetstream.FetchMaxWait(s.w.cfg.Linger))
+// fetch pulls up to n events and puts them in the pool as they arrive, not
+// when the fetch ends: a lone event's linger starts when it is delivered.
+// While a backlog is being delivered, the pool is told so (incoming).
+func (s *subRunner) fetch(ctx, work context.Context, n int) {
+	// A fetch waits at most a linger (a second at most): between fetches the
+	// gate and pauses are read.
+	mb, err := s.cons.Fetch(n, jetstream.FetchMaxWait(min(s.w.cfg.Linger, time.Second)))
 	if err != nil {
 		if ctx.Err() == nil {
 			s.w.log.Warn("fetch failed", zap.String("subscription", s.sub.ID), zap.Error(err))
 			sleepCtx(ctx, time.Second)
 		}
-		return nil
+		return
 	}
-	var msgs []jetstream.Msg
+	got := 0
+	defer func() {
+		if got == 0 { // none came: none left, or other replicas hold the stream's ack slots
+			s.pool.setIncoming(s.consumerPending(ctx))
+		}
+	}()
+	// Events behind the one just delivered come with this fetch: a backlog
+	// is taken whole (and prepared in parallel), a lone event at once.
+	var chunk []jetstream.Msg
+	more := false
+	flush := func() {
+		got += len(chunk)
+		s.pool.setIncoming(more && s.pool.size() < s.w.cfg.MaxPooled)
+		s.accept(work, chunk)
+		chunk = nil
+	}
 	for m := range mb.Messages() {
-		msgs = append(msgs, m)
+		chunk = append(chunk, m)
+		if more = s.morePending(m); !more || got+len(chunk) >= n {
+			flush()
+		}
+	}
+	if len(chunk) > 0 { // the fetch ended short: the consumer's ack slots are taken
+		flush()
 	}
 	if err := mb.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		s.w.log.Debug("fetch ended", zap.String("subscription", s.sub.ID), zap.Error(err))
 	}
+}
+
+// consumerPending reports whether the consumer has events not delivered yet.
+func (s *subRunner) consumerPending(ctx context.Context) bool {
+	info, err := s.cons.Info(ctx)
+	return err == nil && info.NumPending > 0
+}
+
+// morePending reports whether events wait in the stream behind m.
+func (s *subRunner) morePending(m jetstream.Msg) bool {
+	md, err := m.Metadata()
+	return err == nil && md.NumPending > 0
+}
+
+// accept holds fetched events, finishes those that need no call and pools
+// the rest.
+func (s *subRunner) accept(work context.Context, msgs []jetstream.Msg) {
 	s.mu.Lock()
 	for _, m := range msgs {
 		s.held[m] = struct{}{}
 	}
 	s.mu.Unlock()
 	s.w.m.inflight.WithLabelValues(s.sub.ID).Add(float64(len(msgs)))
-	return msgs
-}
-
-// maxCarries bounds how many fetches a partial batch waits through to be
-// filled; each waits at most one linger.
-const maxCarries = 5
-
-func mostCarried(items []*item) int {
-	most := 0
-	for _, it := range items {
-		most = max(most, it.carried)
+	if msgs = s.unlessPaused(msgs); len(msgs) == 0 {
+		return
 	}
-	return most
-}
-
-// backlog reports whether more events wait behind a fetch.
-func (s *subRunner) backlog(ctx context.Context, msgs []jetstream.Msg) bool {
-	if len(msgs) == s.w.cfg.FetchSize {
-		return true
-	}
-	if len(msgs) > 0 {
-		md, err := msgs[len(msgs)-1].Metadata()
-		return err == nil && md.NumPending > 0
-	}
-	info, err := s.cons.Info(ctx) // nothing fetched: none left, or none allowed
-	return err == nil && info.NumPending > 0
+	s.pool.add(s.prepare(work, msgs), time.Now())
 }
 
 // done forgets a message that was acked or handed back.

@@ -67,11 +67,15 @@ type Subscription struct {
 
 // Config holds the worker's knobs; zero values take the defaults noted.
 type Config struct {
-	Subscriptions   []Subscription
-	Linger          time.Duration // wait for a batch to fill: 200 ms
-	BatchSize       int           // records per call: 300 (Marketo's maximum)
-	MaxBodyBytes    int           // body per call: 1 MB less a margin
-	FetchSize       int           // events fetched at once per subscription: 4 batches
+	Subscriptions []Subscription
+	Linger        time.Duration // wait for a batch to fill: 200 ms
+	BatchSize     int           // records per call: 300 (Marketo's maximum)
+	MaxBodyBytes  int           // body per call: 1 MB less a margin
+	FetchSize     int           // events fetched at once per subscription: 4 batches
+	// MaxPooled bounds the records fetched and waiting for a call, per
+	// subscription: enough to fill the call granted next in every group of a
+	// mixed traffic (7 batches, at least FetchSize), few enough to bound memory.
+	MaxPooled       int
 	ShutdownTimeout time.Duration // in-flight calls may finish within: 25 s
 	ProbeInterval   time.Duration // halted subscriptions are probed every: 30 s
 	ClaimTTL        time.Duration // lookup values stay claimed at most: 3 min
@@ -114,6 +118,9 @@ func (c *Config) defaults() {
 	}
 	if c.FetchSize <= 0 {
 		c.FetchSize = 4 * c.BatchSize
+	}
+	if c.MaxPooled <= 0 {
+		c.MaxPooled = max(c.FetchSize, 7*c.BatchSize)
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 25 * time.Second
