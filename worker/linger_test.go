@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,15 +11,22 @@ import (
 	"github.com/leadops/repost/internal/testenv"
 	"github.com/leadops/repost/marketo"
 	"github.com/leadops/repost/marketo/marketotest"
+	"github.com/leadops/repost/queue"
 	"github.com/leadops/repost/quota"
 	"github.com/leadops/repost/worker"
 )
 
-// startLingering runs one replica with the given linger and free budget.
+// startLingering runs one replica with the given linger and free budget,
+// and waits until it has started (its last consumer exists), so that a test
+// may stop it at any moment after.
 func startLingering(r *rig, sim *marketotest.Server, linger time.Duration) {
 	r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
 		[]sub{{id: fixture.Sub, sim: sim, limits: defaultLimits, tokens: marketo.NewMemoryTokenStore()}},
 		replicaOptions{mod: func(c *worker.Config) { c.Linger = linger }})
+	testenv.CheckFor(r.t, 20*time.Second, func() error {
+		_, err := r.pub.JS.Consumer(context.Background(), queue.StreamSucceeded, queue.ConsumerSucceeded)
+		return err
+	})
 }
 
 func firstCall(t *testing.T, sim *marketotest.Server) marketotest.Call {
