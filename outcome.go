@@ -14,7 +14,9 @@ type Kind string
 
 // The outcomes. Every published event gets exactly one terminal outcome
 // (reposted, parked, skipped or rejected); requeued and discarded are what
-// repostctl later does with a parked lead.
+// repostctl later does with a parked lead; paused and resumed record an
+// operator's hold on a whole subscription (no event, no lead: the eventId
+// names the action).
 const (
 	KindReposted  Kind = "reposted"  // Marketo accepted the lead
 	KindParked    Kind = "parked"    // it needs a human
@@ -22,11 +24,14 @@ const (
 	KindRejected  Kind = "rejected"  // not a valid event; also parked under invalid
 	KindRequeued  Kind = "requeued"  // a parked lead sent back to the failed stream
 	KindDiscarded Kind = "discarded" // a parked lead dropped by a human
+	KindPaused    Kind = "paused"    // a subscription held by an operator
+	KindResumed   Kind = "resumed"   // an operator's hold lifted
 )
 
 var kinds = map[Kind]bool{
 	KindReposted: true, KindParked: true, KindSkipped: true,
 	KindRejected: true, KindRequeued: true, KindDiscarded: true,
+	KindPaused: true, KindResumed: true,
 }
 
 // Valid reports whether k is one of the outcomes.

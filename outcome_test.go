@@ -69,6 +69,8 @@ func TestKind(t *testing.T) {
 		{KindRejected, true, true, true},
 		{KindRequeued, true, false, true},
 		{KindDiscarded, true, false, true},
+		{KindPaused, true, false, true},
+		{KindResumed, true, false, true},
 		{"retried", false, false, false},
 		{"", false, false, false},
 	}

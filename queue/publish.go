@@ -29,7 +29,7 @@ func (q *Queue) PublishFailed(ctx context.Context, sub, eventID string, data []b
 // worker's one terminal outcome, suffixed for repostctl's later ones.
 func OutcomeMsgID(o *repost.Outcome) string {
 	switch o.Kind {
-	case repost.KindRequeued, repost.KindDiscarded:
+	case repost.KindRequeued, repost.KindDiscarded, repost.KindPaused, repost.KindResumed:
 		return o.EventID + "~" + string(o.Kind)
 	}
 	return o.EventID

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/leadops/repost"
@@ -48,6 +49,8 @@ type harness struct {
 	store   quota.Store
 	// workerNow is the clock of workers started with startWorkerOpts (nil: real).
 	workerNow func() time.Time
+	// workerLogs receives their logs when set (nil: the test's log, errors only).
+	workerLogs zapcore.Core
 }
 
 // newHarness starts NATS on a fresh data directory and writes a

@@ -138,7 +138,7 @@ func newRoot(e *env, g *globals) *cobra.Command {
 	pf.StringVar(&g.dataDir, "data-dir", "", "data directory (overrides dataDir of the configuration)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output of listings: table or json")
 	root.AddCommand(newParkedCmd(e, g), newImportCmd(e, g), newLimitsCmd(e, g), newPolicyCmd(e, g),
-		newVersionCmd(e), newStatusCmd(e, g))
+		newVersionCmd(e), newStatusCmd(e, g), newSubscriptionCmd(e, g))
 	return root
 }
 

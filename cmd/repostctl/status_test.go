@@ -66,13 +66,17 @@ func (h *harness) startWorkerOpts(sim *marketotest.Server, owner, version string
 		wsubs = append(wsubs, worker.Subscription{ID: sub, Client: c,
 			Limits: quota.Limits{DailyQuota: 10000, CallsPerWindow: 50, Window: 20 * time.Second, MaxConcurrency: 5}})
 	}
+	logger := zaptest.NewLogger(h.t, zaptest.Level(zap.ErrorLevel))
+	if h.workerLogs != nil {
+		logger = zap.New(h.workerLogs)
+	}
 	store := h.store
 	if store == nil {
 		store = quota.NewMemory(quota.MemoryOptions{})
 	}
 	w, err := worker.New(q, store, pol, worker.Config{
 		Linger: 20 * time.Millisecond, ShutdownTimeout: 5 * time.Second, Owner: owner, Version: version,
-		Heartbeat: 50 * time.Millisecond, Now: h.workerNow, Logger: zaptest.NewLogger(h.t, zaptest.Level(zap.ErrorLevel)),
+		Heartbeat: 50 * time.Millisecond, PausePoll: 50 * time.Millisecond, Now: h.workerNow, Logger: logger,
 		Subscriptions: wsubs,
 	})
 	if err != nil {
