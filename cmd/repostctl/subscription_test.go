@@ -52,21 +52,33 @@ func TestPauseHoldsAndResumeDrains(t *testing.T) {
 		events[i] = fixture.Build(i+1, fixture.KindOK, time.Now(), fixture.Sub)
 	}
 	h.publish(events)
-	// Held: while heartbeats go on (the worker is alive and polling), the
-	// events stay pending, none delivered, none sent.
+	// Held: while heartbeats go on (the worker is alive and polling), no
+	// delivery happens (a fetch already waiting when the pause was read
+	// hands its events back, unsent), the events stay in the backlog, none
+	// is held by the worker, none is sent.
 	var seen time.Time
 	beats := 0
+	var delivered uint64
 	checkFor(t, 30*time.Second, func() error {
 		s := h.statusJSON()
-		if len(s.Replicas) == 1 && s.Replicas[0].SeenAt.After(seen) {
-			seen = s.Replicas[0].SeenAt
-			beats++
+		info, err := h.q.ConsumerInfo(context.Background(), fixture.Sub)
+		if err != nil {
+			t.Fatal(err)
 		}
 		r := rowOf(s, fixture.Sub)
-		if r.Pending != n || r.AckPending != 0 {
-			t.Fatalf("paused, yet pending %d ack pending %d (want %d, 0)", r.Pending, r.AckPending, n)
+		if r.Backlog != n || r.InFlight != 0 {
+			t.Fatalf("paused, yet backlog %d, in flight %d (want %d, 0)", r.Backlog, r.InFlight, n)
 		}
-		if beats < 5 {
+		if len(s.Replicas) == 1 && s.Replicas[0].SeenAt.After(seen) {
+			seen = s.Replicas[0].SeenAt
+			if beats++; beats == 1 {
+				delivered = info.Delivered.Consumer
+			}
+		}
+		if beats > 1 && info.Delivered.Consumer != delivered {
+			t.Fatalf("paused, yet the consumer delivered %d messages more", info.Delivered.Consumer-delivered)
+		}
+		if beats < 6 {
 			return fmt.Errorf("%d heartbeats since the events were published", beats)
 		}
 		return nil
