@@ -32,6 +32,14 @@ type ParkInfo struct {
 	// who fixes the lead. They must hold no secret.
 	LastRequest  json.RawMessage `json:"lastRequest,omitempty"`
 	LastResponse json.RawMessage `json:"lastResponse,omitempty"`
+	// Trimmed says what was cut from the last call (or moved out of the
+	// entry) to keep the entry within the server's payload limit.
+	Trimmed []string `json:"trimmed,omitempty"`
+	// BodyRef names the object in REPOST_BODIES that holds the event's body
+	// when the body was too large to sit inside the entry; BodyBytes is its
+	// size.
+	BodyRef   string `json:"bodyRef,omitempty"`
+	BodyBytes int    `json:"bodyBytes,omitempty"`
 }
 
 // ParkedLead is a parked entry read back.
@@ -79,6 +87,12 @@ func NewParkedLeadFor(raw []byte, fallbackID string, info ParkInfo) ([]byte, err
 // subject of a known subscription: a wrapped body is filed under it rather
 // than under "_", which is kept for bodies whose subscription is unknown.
 func NewParkedLeadOn(raw []byte, fallbackID, subscription string, info ParkInfo) ([]byte, error) {
+	return newParkedLead(raw, fallbackID, subscription, info, MaxParkedBytes-256)
+}
+
+// newParkedLead builds the entry, leaving out the last call's bodies when
+// the entry would pass dropOver bytes.
+func newParkedLead(raw []byte, fallbackID, subscription string, info ParkInfo, dropOver int) ([]byte, error) {
 	if info.Code == "" {
 		return nil, errors.New("parked lead: code is empty")
 	}
@@ -90,7 +104,7 @@ func NewParkedLeadOn(raw []byte, fallbackID, subscription string, info ParkInfo)
 			return nil, fmt.Errorf("parked lead: %s is not valid JSON", name)
 		}
 	}
-	block, err := parkBlock(info, len(raw))
+	block, err := parkBlock(info, len(raw), dropOver)
 	if err != nil {
 		return nil, err
 	}
@@ -105,15 +119,15 @@ func NewParkedLeadOn(raw []byte, fallbackID, subscription string, info ParkInfo)
 }
 
 // parkBlock encodes info, leaving out the last call's bodies when they would
-// take the entry past MaxParkedBytes.
-func parkBlock(info ParkInfo, rawLen int) ([]byte, error) {
+// take the entry past dropOver bytes.
+func parkBlock(info ParkInfo, rawLen, dropOver int) ([]byte, error) {
 	for {
 		block, err := json.Marshal(info)
 		if err != nil {
 			return nil, fmt.Errorf("parked lead: %w", err)
 		}
 		switch {
-		case rawLen+len(block) <= MaxParkedBytes-256:
+		case rawLen+len(block) <= dropOver:
 			return block, nil
 		case info.LastRequest != nil:
 			info.LastRequest = nil
@@ -151,16 +165,8 @@ func splicePoint(raw []byte) (at int, ok bool) {
 }
 
 func wrapParked(raw []byte, fallbackID, subscription string, block []byte) ([]byte, error) {
-	id := PeekEventID(raw)
-	if id == "" && idProblem(fallbackID) == "" {
-		id = fallbackID
-	}
-	if id == "" {
-		sum := sha256.Sum256(raw)
-		id = "raw-" + hex.EncodeToString(sum[:16])
-	}
 	w := newObjectWriter()
-	w.value("eventId", id)
+	w.value("eventId", parkedID(raw, fallbackID))
 	if subscriptionProblem(subscription) != "" {
 		subscription = UnknownSubscription
 	}
@@ -172,6 +178,20 @@ func wrapParked(raw []byte, fallbackID, subscription string, block []byte) ([]by
 	}
 	w.raw(keyParked, block)
 	return w.close()
+}
+
+// parkedID is the eventId of an entry: the body's, else fallbackID, else
+// one derived from the body's hash so that redeliveries agree.
+func parkedID(raw []byte, fallbackID string) string {
+	id := PeekEventID(raw)
+	if id == "" && idProblem(fallbackID) == "" {
+		id = fallbackID
+	}
+	if id == "" {
+		sum := sha256.Sum256(raw)
+		id = "raw-" + hex.EncodeToString(sum[:16])
+	}
+	return id
 }
 
 // DecodeParkedLead reads a parked entry made by NewParkedLeadFor.
@@ -191,6 +211,9 @@ func DecodeParkedLead(data []byte) (*ParkedLead, error) {
 	p := &ParkedLead{}
 	if err := json.Unmarshal(members[pi].Value, &p.Parked); err != nil {
 		return nil, fmt.Errorf("parked lead: parked: %w", err)
+	}
+	if p.Parked.BodyRef != "" {
+		return p.readRef(members, byKey), nil
 	}
 	if err := p.readOriginal(data, members, byKey, pi); err != nil {
 		return nil, err

@@ -43,6 +43,7 @@ type Queue struct {
 	Subjects Subjects
 	opts     Options
 	events   jetstream.KeyValue
+	denied   *denials
 
 	mu     sync.Mutex
 	failed jetstream.Stream // the failed stream's handle, once looked up
@@ -75,6 +76,8 @@ func Connect(ctx context.Context, o Options) (*Queue, error) {
 		}
 		nopts = append(nopts, nats.Secure(tc))
 	}
+	denied := &denials{}
+	nopts = append(nopts, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { denied.record(err) }))
 	if o.OnStatus != nil {
 		nopts = append(nopts,
 			nats.DisconnectErrHandler(func(*nats.Conn, error) { o.OnStatus(false) }),
@@ -89,12 +92,14 @@ func Connect(ctx context.Context, o Options) (*Queue, error) {
 		nc.Close()
 		return nil, err
 	}
-	js, err := jetstream.New(nc)
+	// A publication the server drops (refused, or lost with a server) gets
+	// no answer: without a timeout its batch would wait forever.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(publishTimeout))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("queue: jetstream: %w", err)
 	}
-	return &Queue{NC: nc, JS: js, Subjects: Subjects{Prefix: o.Prefix}, opts: o}, nil
+	return &Queue{NC: nc, JS: js, Subjects: Subjects{Prefix: o.Prefix}, opts: o, denied: denied}, nil
 }
 
 func waitConnected(ctx context.Context, nc *nats.Conn, url string) error {

@@ -29,6 +29,16 @@ type Embedded struct {
 // listening on 127.0.0.1 at port (0: a free one), and records its URL in
 // dataDir/nats.url. Only one process may own a data directory at a time.
 func StartEmbedded(dataDir string, port int) (*Embedded, error) {
+	return StartEmbeddedMax(dataDir, port, EmbeddedMaxPayload)
+}
+
+// EmbeddedMaxPayload is the max_payload of StartEmbedded's server: larger
+// than a stock server's, which repost does not need but a demo's events may.
+const EmbeddedMaxPayload = 8 << 20
+
+// StartEmbeddedMax is StartEmbedded with a server taking messages of at most
+// maxPayload bytes (StockMaxPayload: as a stock nats-server does).
+func StartEmbeddedMax(dataDir string, port, maxPayload int) (*Embedded, error) {
 	if dataDir == "" {
 		return nil, errors.New("queue: embedded NATS needs a data directory")
 	}
@@ -46,7 +56,7 @@ func StartEmbedded(dataDir string, port int) (*Embedded, error) {
 		StoreDir:   filepath.Join(dataDir, "jetstream"),
 		NoSigs:     true,
 		NoLog:      true,
-		MaxPayload: 8 << 20,
+		MaxPayload: int32(maxPayload),
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {

@@ -3,6 +3,8 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -14,14 +16,24 @@ import (
 )
 
 // finisher gathers the terminal results of a group of events, publishes
-// their parked entries and outcomes together, and acks the originals only
-// once JetStream has acknowledged those publications.
+// their parked entries and outcomes together, and acks each original once
+// JetStream has acknowledged its own publications: one event whose
+// publication fails never holds back the others.
 type finisher struct {
 	w      *Worker
 	b      *queue.Batch
-	acks   []jetstream.Msg
-	forget []string
+	events []finishing
 	marks  []successMark
+}
+
+// finishing is one event's terminal result and its publications' indexes in
+// the batch (parked is -1 when it has no parked entry).
+type finishing struct {
+	msg         jetstream.Msg
+	o           *repost.Outcome
+	parked, out int
+	hadState    bool
+	mark        *successMark
 }
 
 type successMark struct {
@@ -41,50 +53,81 @@ func (f *finisher) outcome(msg jetstream.Msg, o *repost.Outcome, parked []byte, 
 // the lead's success mark carries that time, not the repost's, so that an
 // older event of the lead processed later is superseded and a newer one is not.
 func (f *finisher) outcomeAt(msg jetstream.Msg, o *repost.Outcome, parked []byte, hadState bool, dataAt time.Time) {
+	e := finishing{msg: msg, o: o, parked: -1, hadState: hadState}
 	if parked != nil {
-		f.b.ParkedDated(o.Subscription, o.EventID, parked, dataTimeOf(msg)) // a requeue keeps the data time
+		e.parked = f.b.ParkedDated(o.Subscription, o.EventID, parked, dataTimeOf(msg)) // a requeue keeps the data time
 	}
-	f.b.Outcome(o)
-	f.acks = append(f.acks, msg)
-	if hadState {
-		f.forget = append(f.forget, o.EventID)
-	}
+	e.out = f.b.Outcome(o)
 	if o.Kind == repost.KindReposted {
-		f.marks = append(f.marks, successMark{o.Subscription, o.LeadID, dataAt})
+		e.mark = &successMark{o.Subscription, o.LeadID, dataAt}
 	}
+	f.events = append(f.events, e)
 	f.w.countOutcome(o)
 }
 
-// flush publishes, waits for the acks, then acks the originals. When
-// publishing fails, the originals are handed back for a later delivery
-// (and the error returned): nothing is acked that has no outcome.
+// flush publishes, retrying what JetStream did not take for up to
+// Config.PublishRetry, then settles each event on its own publications:
+//   - all acknowledged: the original is acked;
+//   - the parked entry refused for good (too large, not permitted) but the
+//     outcome stored: acked too, the event has its terminal outcome, and
+//     the loss is logged;
+//   - the outcome refused for good: the original is terminated, so that it
+//     is not redelivered and its Marketo call repeated forever;
+//   - anything else still failing: the original is handed back for a later
+//     delivery (and the error returned). Nothing is acked that has no outcome.
 func (f *finisher) flush(ctx context.Context) error {
-	if len(f.acks) == 0 {
+	if len(f.events) == 0 {
 		return nil
 	}
-	if err := f.b.Wait(ctx); err != nil {
-		f.w.log.Error("publishing outcomes failed; handing the events back", zap.Error(err), zap.Int("events", len(f.acks)))
-		for _, m := range f.acks {
-			_ = m.NakWithDelay(2 * time.Second)
+	errs := f.b.Results(ctx, f.w.cfg.PublishRetry)
+	var handedBack []error
+	for _, e := range f.events {
+		var perr error
+		if e.parked >= 0 {
+			perr = errs[e.parked]
 		}
-		f.reset()
-		return err
-	}
-	for _, m := range f.acks {
-		if err := m.Ack(); err != nil {
-			// The outcome is published (de-duplicated by eventId): a
-			// redelivery will publish it again harmlessly.
-			f.w.log.Warn("ack failed after outcome was published", zap.Error(err))
-		}
-	}
-	for _, id := range f.forget {
-		if err := f.w.q.ForgetState(ctx, id); err != nil {
-			f.w.log.Debug("forget state", zap.Error(err))
+		oerr := errs[e.out]
+		switch {
+		case oerr == nil && (perr == nil || queue.IsPermanent(perr)):
+			if perr != nil {
+				f.w.log.Error("parked entry refused by NATS; the event keeps its outcome", zap.String("eventId", e.o.EventID),
+					zap.String("subscription", e.o.Subscription), zap.Error(perr))
+			}
+			f.ack(ctx, e)
+		case queue.IsPermanent(oerr) && (perr == nil || queue.IsPermanent(perr)):
+			f.w.log.Error("outcome refused by NATS; the event is terminated without one", zap.String("eventId", e.o.EventID),
+				zap.String("subscription", e.o.Subscription), zap.String("outcome", string(e.o.Kind)), zap.Error(oerr), zap.NamedError("parked", perr))
+			_ = e.msg.TermWithReason("outcome refused: " + oerr.Error())
+		default:
+			handedBack = append(handedBack, errors.Join(oerr, perr))
+			_ = e.msg.NakWithDelay(2 * time.Second)
 		}
 	}
 	f.markAll(ctx)
 	f.reset()
+	if len(handedBack) > 0 {
+		err := fmt.Errorf("worker: %d events handed back: %w", len(handedBack), errors.Join(handedBack...))
+		f.w.log.Error("publishing outcomes failed; handing the events back", zap.Error(err), zap.Int("events", len(handedBack)))
+		return err
+	}
 	return nil
+}
+
+// ack acks an event whose outcome is stored and forgets its state.
+func (f *finisher) ack(ctx context.Context, e finishing) {
+	if err := e.msg.Ack(); err != nil {
+		// The outcome is published (de-duplicated by eventId): a
+		// redelivery will publish it again harmlessly.
+		f.w.log.Warn("ack failed after outcome was published", zap.Error(err))
+	}
+	if e.hadState {
+		if err := f.w.q.ForgetState(ctx, e.o.EventID); err != nil {
+			f.w.log.Debug("forget state", zap.Error(err))
+		}
+	}
+	if e.mark != nil {
+		f.marks = append(f.marks, *e.mark)
+	}
 }
 
 // markAll records the success marks, one round trip per subscription.
@@ -106,7 +149,7 @@ func (f *finisher) markAll(ctx context.Context) {
 
 func (f *finisher) reset() {
 	f.b = f.w.q.NewBatch()
-	f.acks, f.forget, f.marks = f.acks[:0], f.forget[:0], f.marks[:0]
+	f.events, f.marks = f.events[:0], f.marks[:0]
 }
 
 func (w *Worker) countOutcome(o *repost.Outcome) {
@@ -131,7 +174,12 @@ func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub str
 	} else {
 		eventID = eventIDOf(msg, raw)
 	}
-	entry, err := repost.NewParkedLeadOn(raw, eventID, sub, info)
+	entry, err := repost.NewParkedLeadWithin(raw, eventID, sub, info, f.w.q.DataLimit())
+	if errors.Is(err, repost.ErrEntryTooLarge) {
+		f.w.log.Error("the event is too large for a parked entry; it is only given its outcome",
+			zap.String("subscription", sub), zap.String("eventId", eventID), zap.Int("bytes", len(raw)), zap.Error(err))
+		entry, err = nil, nil
+	}
 	if err != nil {
 		f.w.log.Error("cannot build parked entry; handing back", zap.Error(err))
 		_ = msg.NakWithDelay(5 * time.Second)

@@ -72,13 +72,16 @@ type replica struct {
 
 type replicaOptions struct {
 	ackWait time.Duration
+	queue   queue.Options // how the replica connects (AckWait aside)
 	mod     func(*worker.Config)
 }
 
 // startReplica runs a worker with its own NATS connection.
 func (r *rig) startReplica(lim worker.Limiter, subs []sub, o replicaOptions) *replica {
 	r.t.Helper()
-	q := testenv.Queue(r.t, r.url, queue.Options{AckWait: o.ackWait})
+	qo := o.queue
+	qo.AckWait = o.ackWait
+	q := testenv.Queue(r.t, r.url, qo)
 	pol, err := policy.New(policy.Config{Rand: func() float64 { return 0.5 },
 		Backoff: policy.Backoff{Initial: 50 * time.Millisecond, Max: time.Second, Multiplier: 2, Jitter: 0.5}})
 	if err != nil {

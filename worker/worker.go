@@ -98,6 +98,10 @@ type Config struct {
 	UnroutedGrace time.Duration
 	Heartbeat     time.Duration // replica heartbeat interval: DefaultHeartbeat
 	PausePoll     time.Duration // operators' pauses are read every: DefaultPausePoll
+	// PublishRetry is how long the outcomes and parked entries of finished
+	// events are published again, in process, when JetStream does not take
+	// them (1 min); only then are the events handed back.
+	PublishRetry time.Duration
 }
 
 func (c *Config) defaults() {
@@ -106,6 +110,9 @@ func (c *Config) defaults() {
 	}
 	if c.UnroutedGrace <= 0 {
 		c.UnroutedGrace = DefaultUnroutedGrace
+	}
+	if c.PublishRetry <= 0 {
+		c.PublishRetry = time.Minute
 	}
 	if c.Linger <= 0 {
 		c.Linger = 200 * time.Millisecond

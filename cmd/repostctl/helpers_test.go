@@ -58,7 +58,7 @@ type harness struct {
 func newHarness(t *testing.T, endpoint string, subs ...string) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	emb, err := queue.StartEmbedded(dir, 0)
+	emb, err := queue.StartEmbeddedMax(dir, 0, queue.StockMaxPayload)
 	if err != nil {
 		t.Fatalf("embedded NATS: %v", err)
 	}

@@ -35,11 +35,15 @@ func CheckFor(tb testing.TB, timeout time.Duration, cond func() error) {
 	tb.Fatalf("condition not met after %s: %v", timeout, err)
 }
 
-// NATS starts an embedded JetStream server storing under a temp dir,
-// shut down at cleanup.
+// StockMaxPayload is the max_payload of NATS's server: a stock
+// nats-server's 1 MiB, as in production.
+const StockMaxPayload = queue.StockMaxPayload
+
+// NATS starts an embedded JetStream server storing under a temp dir, taking
+// messages of at most StockMaxPayload bytes; shut down at cleanup.
 func NATS(tb testing.TB) *queue.Embedded {
 	tb.Helper()
-	e, err := queue.StartEmbedded(tb.TempDir(), 0)
+	e, err := queue.StartEmbeddedMax(tb.TempDir(), 0, StockMaxPayload)
 	if err != nil {
 		tb.Fatalf("embedded NATS: %v", err)
 	}
