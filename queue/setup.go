@@ -23,8 +23,8 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// Ensure creates the streams and the key-value bucket of the contract when
-// they are missing. Existing ones are left exactly as they are.
+// Ensure creates the streams, the key-value bucket and the object store
+// bucket of the contract when they are missing. Existing ones are left exactly as they are.
 func (q *Queue) Ensure(ctx context.Context) error {
 	dupe := orDefault(q.opts.DupeWin, 24*time.Hour)
 	streams := []jetstream.StreamConfig{
@@ -72,7 +72,7 @@ func (q *Queue) Ensure(ctx context.Context) error {
 		return fmt.Errorf("queue: bucket %s: %w", BucketEvents, err)
 	}
 	q.events = kv
-	return nil
+	return q.ensureBodies(ctx)
 }
 
 func (q *Queue) ensureStream(ctx context.Context, sc jetstream.StreamConfig) error {

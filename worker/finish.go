@@ -176,9 +176,7 @@ func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub str
 	}
 	entry, err := repost.NewParkedLeadWithin(raw, eventID, sub, info, f.w.q.DataLimit())
 	if errors.Is(err, repost.ErrEntryTooLarge) {
-		f.w.log.Error("the event is too large for a parked entry; it is only given its outcome",
-			zap.String("subscription", sub), zap.String("eventId", eventID), zap.Int("bytes", len(raw)), zap.Error(err))
-		entry, err = nil, nil
+		entry, err = f.parkBody(raw, eventID, sub, info)
 	}
 	if err != nil {
 		f.w.log.Error("cannot build parked entry; handing back", zap.Error(err))
@@ -198,6 +196,23 @@ func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub str
 		zap.String("subscription", sub), zap.String("eventId", o.EventID), zap.String("leadId", o.LeadID),
 		zap.String("outcome", string(kind)), zap.String("code", info.Code.String()),
 		zap.String("field", info.Field), zap.String("reason", info.Reason), zap.Int("attempts", info.Attempts))
+}
+
+// parkBody stores the body of an event too large for its parked entry in
+// REPOST_BODIES, and returns the entry that refers to it.
+func (f *finisher) parkBody(raw []byte, eventID, sub string, info repost.ParkInfo) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if !queue.ValidToken(sub) {
+		sub = queue.UnknownSubscription
+	}
+	name := queue.BodyName(sub, eventID)
+	if err := f.w.q.PutBody(ctx, name, raw); err != nil {
+		return nil, err
+	}
+	f.w.log.Info("event body stored apart from its parked entry", zap.String("subscription", sub),
+		zap.String("eventId", eventID), zap.String("bodyRef", name), zap.Int("bytes", len(raw)))
+	return repost.NewParkedRef(raw, eventID, sub, name, info, f.w.q.DataLimit())
 }
 
 // eventIDOf is the eventId of a body that could not be decoded: the body's

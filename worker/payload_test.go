@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -67,6 +68,21 @@ func TestEventsNearMaxPayloadGetOneOutcome(t *testing.T) {
 	}
 	if p.Event == nil || len(p.Parked.Trimmed) == 0 || p.Parked.Code != "1006" {
 		t.Errorf("large lead's entry: event %v, block %+v", p.Event != nil, p.Parked)
+	}
+	// The near-max event is parked by reference to its body.
+	p = r.parked()[events[1].ID]
+	if p == nil {
+		t.Fatal("the near-max event is not parked")
+	}
+	if p.Parked.BodyRef == "" || p.Parked.Code != policy.CodeInvalid {
+		t.Fatalf("near-max event's entry: %+v", p.Parked)
+	}
+	body, err := r.pub.GetBody(context.Background(), p.Parked.BodyRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AttachBody(body); err != nil || !bytes.Equal(p.Original, events[1].Data) {
+		t.Errorf("stored body is not the event (%v)", err)
 	}
 }
 

@@ -102,7 +102,7 @@ func discardChunk(ctx context.Context, e *env, q *queue.Queue, f filter, o *disc
 		return 0, 0, err
 	}
 	b := q.NewBatch()
-	var keep []uint64
+	var keep []entry
 	for _, en := range ens {
 		if en.P == nil || !f.match(en.P) {
 			continue
@@ -111,12 +111,12 @@ func discardChunk(ctx context.Context, e *env, q *queue.Queue, f filter, o *disc
 		b.Outcome(&repost.Outcome{EventID: p.EventID, LeadID: p.LeadID, Subscription: p.Subscription,
 			Kind: repost.KindDiscarded, Code: p.Parked.Code, Reason: o.reason, Attempts: p.Parked.Attempts,
 			At: e.now().UTC(), Actor: o.actor})
-		keep = append(keep, en.Seq)
+		keep = append(keep, en)
 	}
 	if err := b.Wait(ctx); err != nil {
 		return 0, 0, fmt.Errorf("discarded outcomes: %w", err)
 	}
-	err = parallel(len(keep), func(i int) error { return q.DeleteParked(ctx, keep[i]) })
+	err = parallel(len(keep), func(i int) error { return q.DeleteParkedWithBody(ctx, keep[i].Seq, keep[i].P.Parked.BodyRef) })
 	if err != nil {
 		return 0, 0, err
 	}

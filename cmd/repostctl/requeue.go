@@ -236,7 +236,9 @@ func (r *requeuer) finish(ctx context.Context, ready []pending) error {
 	if err := b.Wait(fctx); err != nil {
 		return fmt.Errorf("requeued outcomes: %w", err)
 	}
-	err := parallel(len(ready), func(i int) error { return r.q.DeleteParked(fctx, ready[i].en.Seq) })
+	err := parallel(len(ready), func(i int) error {
+		return r.q.DeleteParkedWithBody(fctx, ready[i].en.Seq, ready[i].en.P.Parked.BodyRef)
+	})
 	if err != nil {
 		return err
 	}
@@ -353,7 +355,7 @@ func fetchEntries(ctx context.Context, q *queue.Queue, seqs []uint64) ([]entry, 
 		}
 		at, _ := queue.DataTime(m.Header)
 		out[i] = entry{Seq: seqs[i], P: p, DataAt: at}
-		return nil
+		return attachBody(ctx, q, p)
 	})
 	return out, err
 }

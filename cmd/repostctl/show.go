@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
@@ -55,7 +56,7 @@ func findParked(ctx context.Context, q *queue.Queue, id string) (entry, []byte, 
 			if err != nil {
 				return entry{}, nil, fmt.Errorf("parked entry %d: %w", seq, err)
 			}
-			return entry{Seq: seq, P: p}, m.Data, nil
+			return entry{Seq: seq, P: p}, m.Data, attachBody(ctx, q, p)
 		case !isNotFound(err):
 			return entry{}, nil, err
 		}
@@ -79,7 +80,7 @@ func findParked(ctx context.Context, q *queue.Queue, id string) (entry, []byte, 
 	if found.P == nil {
 		return entry{}, nil, fmt.Errorf("%q: %w", id, errNotParked)
 	}
-	return found, raw, nil
+	return found, raw, attachBody(ctx, q, found.P)
 }
 
 func printShow(w io.Writer, en entry) error {
@@ -93,6 +94,12 @@ func printShow(w io.Writer, en entry) error {
 	t.row("attempts:", fmt.Sprint(p.Parked.Attempts))
 	t.row("parkedAt:", stamp(p.Parked.ParkedAt))
 	t.row("reason:", p.Parked.Reason)
+	if p.Parked.BodyRef != "" {
+		t.row("body:", fmt.Sprintf("%s in %s (%d bytes)", p.Parked.BodyRef, queue.BucketBodies, p.Parked.BodyBytes))
+	}
+	if len(p.Parked.Trimmed) > 0 {
+		t.row("trimmed:", strings.Join(p.Parked.Trimmed, "; "))
+	}
 	if p.EventErr != nil {
 		t.row("invalid:", p.EventErr.Error())
 	}
