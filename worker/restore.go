@@ -19,6 +19,25 @@ type usageClient interface {
 
 var _ usageClient = (*marketo.Client)(nil)
 
+// usageTries bounds the usage reads of one restore. They run on one
+// admission, the only call admitted while the count is restored (so a
+// window cannot overflow), and answers such as 604, 608 and 611 are not
+// counted by Marketo: a transient failure does not make the subscription
+// assume the worst case for the rest of the day.
+const usageTries = 3
+
+func readUsage(ctx context.Context, uc usageClient) (marketo.Usage, error) {
+	var err error
+	for try := 1; try <= usageTries; try++ {
+		var u marketo.Usage
+		if u, err = uc.Usage(ctx); err == nil || ctx.Err() != nil {
+			return u, err
+		}
+		sleepCtx(ctx, time.Duration(try)*200*time.Millisecond)
+	}
+	return marketo.Usage{}, err
+}
+
 // errNoUsage: the subscription's client cannot read Marketo's usage.
 var errNoUsage = errors.New("the Marketo client cannot read the usage")
 
@@ -41,7 +60,7 @@ func (s *subRunner) restoreCount(ctx context.Context) time.Duration {
 		if !ok {
 			return 0, "", errNoUsage
 		}
-		u, err := uc.Usage(ctx)
+		u, err := readUsage(ctx, uc)
 		if err != nil {
 			return 0, "", err
 		}

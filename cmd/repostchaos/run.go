@@ -45,7 +45,7 @@ func parseFlags(args []string, stderr io.Writer) (cliOptions, error) {
 	fs.DurationVar(&o.Downtime, "downtime", o.Downtime, "how long Redis and NATS stay down")
 	fs.StringVar(&o.NATSSignal, "nats-signal", o.NATSSignal, "stop nats-server with term or kill")
 	fs.DurationVar(&o.Bound, "bound", o.Bound, "the drain must end within this")
-	fs.DurationVar(&o.Grace, "grace", o.Grace, "606/615 are excused from a restart until this long after it")
+	fs.DurationVar(&o.Grace, "grace", o.Grace, "a restart window (shown in the report, excusing nothing) lasts until this long after the restart")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the events, the faults and the kills")
 	fs.Float64Var(&o.FaultRate, "faults", o.FaultRate, "share of Marketo answers that are faults (604/611/713/502/html/drop)")
 	fs.DurationVar(&o.AckWait, "ack-wait", o.AckWait, "AckWait of the consumers (> 30 s)")

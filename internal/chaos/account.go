@@ -100,6 +100,17 @@ func waitLeases(ctx context.Context, addr string, lim quota.Limits, until time.T
 	}
 }
 
+// readRestore reads the day's count restored after Redis lost its state.
+func readRestore(ctx context.Context, addr string, lim quota.Limits) (RestoreCounts, error) {
+	rc := redis.NewClient(&redis.Options{Addr: addr})
+	defer rc.Close()
+	s, err := quota.NewRedis(rc, quota.RedisOptions{}).Snapshot(ctx, fixture.Sub, lim)
+	if err != nil {
+		return RestoreCounts{}, err
+	}
+	return RestoreCounts{LostAt: s.LostAt, Count: s.RestoredCount, From: s.RestoredFrom, RestoredAt: s.RestoredAt}, nil
+}
+
 // keysLeft counts the subscription's Redis keys by kind
 // (repost:{sub}:claim:<hash> counts as "claim").
 func keysLeft(ctx context.Context, addr string) (map[string]int, error) {

@@ -28,6 +28,7 @@ type evidence struct {
 	chaos        ChaosLog
 	leases       int
 	secretInLogs bool
+	restore      RestoreCounts // from Redis after the drain; the simulator's bounds are added by evaluate
 }
 
 const listMax = 20
@@ -41,10 +42,11 @@ func capped(list []string, s string) []string {
 
 // evaluate computes the accounting and its checks from the evidence; it is
 // pure, so each check is tested on synthetic evidence.
-func evaluate(ev evidence) (OutcomeCounts, LeadCounts, MarketoCounts, []Check) {
+func evaluate(ev evidence) (OutcomeCounts, LeadCounts, MarketoCounts, RestoreCounts, []Check) {
 	oc, first := countOutcomes(ev)
 	lc := countLeads(ev, first)
 	mc := countCalls(ev)
+	rc := boundRestore(ev)
 	ch := ev.chaos
 	restartsDuring := ch.DrainedAt != nil
 	for _, w := range ch.Windows {
@@ -64,9 +66,12 @@ func evaluate(ev evidence) (OutcomeCounts, LeadCounts, MarketoCounts, []Check) {
 			fmt.Sprintf("%d reposted without a lead in Marketo %v; %d not reposted %v", lc.LostCount, lc.Lost, lc.NotRepostedCount, lc.NotReposted)},
 		{"reposted outcomes carry the lead's Marketo id", lc.IDMismatch == 0,
 			fmt.Sprintf("%d mismatches", lc.IDMismatch)},
-		{"no 606/615 outside restart windows", mc.OutsideCount == 0 && mc.CallLogComplete,
-			fmt.Sprintf("%d outside %v, %d inside; call log complete %v", mc.OutsideCount, mc.OutsideWindows, mc.InWindows, mc.CallLogComplete)},
-		{"no 607/413/414", v[607]+v[413]+v[414] == 0, fmt.Sprintf("607=%d 413=%d 414=%d", v[607], v[413], v[414])},
+		{"no 606/615/607 on any call, restart windows included", mc.LimitAnswers == 0 && v[606]+v[615]+v[607] == 0 && mc.CallLogComplete,
+			fmt.Sprintf("%d %v; call log complete %v", mc.LimitAnswers, mc.LimitAnswersAt, mc.CallLogComplete)},
+		{"no 413/414", v[413]+v[414] == 0, fmt.Sprintf("413=%d 414=%d", v[413], v[414])},
+		{"day's count restored from Marketo's usage, within the simulator's bounds", restoredWithin(rc),
+			fmt.Sprintf("restored to %d from %q; simulator: %d answered ok before the loss, %d calls through the usage read (%d reads)",
+				rc.Count, rc.From, rc.SimOKBeforeLoss, rc.SimCallsThroughRead, rc.UsageReads)},
 		{"no lease left after its TTL", ev.leases == 0, fmt.Sprintf("%d leases held", ev.leases)},
 		{"client secret absent from every log", !ev.secretInLogs, fmt.Sprintf("found %v", ev.secretInLogs)},
 		{"chaos happened during the drain", ch.Kills > 0 && ch.RedisRestarts == 1 && ch.NATSRestarts == 1 && restartsDuring,
@@ -74,7 +79,7 @@ func evaluate(ev evidence) (OutcomeCounts, LeadCounts, MarketoCounts, []Check) {
 		{"replicas die only when killed and exit 0 on SIGTERM", len(ch.UnexpectedExits)+len(ch.BadShutdowns) == 0,
 			fmt.Sprintf("unexpected exits %v, bad shutdowns %v", ch.UnexpectedExits, ch.BadShutdowns)},
 	}
-	return oc, lc, mc, checks
+	return oc, lc, mc, rc, checks
 }
 
 // countOutcomes tallies the outcome stream against the published events and
@@ -184,7 +189,8 @@ func countLeads(ev evidence, first map[string]repost.Outcome) LeadCounts {
 	return lc
 }
 
-// countCalls sorts the simulator's 606/615 answers into restart windows.
+// countCalls counts the simulator's limit answers (606, 615, 607) on every
+// call: a restart of Redis (its state lost) or NATS excuses none.
 func countCalls(ev evidence) MarketoCounts {
 	mc := MarketoCounts{Calls: ev.stats.Calls, Records: ev.stats.Records, ByCode: ev.stats.ByCode,
 		Violations: ev.stats.Violations, MaxConcurrent: ev.stats.MaxConcurrent,
@@ -197,15 +203,11 @@ func countCalls(ev evidence) MarketoCounts {
 			okCalls++
 			okRecords += c.Records
 		}
-		if c.Code != "606" && c.Code != "615" {
+		if c.Code != "606" && c.Code != "615" && c.Code != "607" {
 			continue
 		}
-		if inWindow(c.At, ev.chaos.Windows) {
-			mc.InWindows++
-			continue
-		}
-		mc.OutsideCount++
-		mc.OutsideWindows = capped(mc.OutsideWindows, c.At.Format("15:04:05.000")+" "+c.Code)
+		mc.LimitAnswers++
+		mc.LimitAnswersAt = capped(mc.LimitAnswersAt, c.At.Format("15:04:05.000")+" "+c.Code)
 	}
 	if okCalls > 0 {
 		mc.LeadsPerCall = float64(okRecords) / float64(okCalls)
@@ -214,13 +216,41 @@ func countCalls(ev evidence) MarketoCounts {
 	return mc
 }
 
-func inWindow(t time.Time, ws []Window) bool {
-	for _, w := range ws {
-		if !t.Before(w.From) && !t.After(w.To) {
-			return true
+// boundRestore adds the simulator's bounds to the restored count: it must
+// hold every call Marketo answered before Redis was killed (at least those
+// answered ok), and cannot exceed the calls that reached Marketo up to the
+// usage read (Marketo's count then, which the restore resumes from).
+func boundRestore(ev evidence) RestoreCounts {
+	rc := ev.restore
+	var killed time.Time
+	for _, w := range ev.chaos.Windows {
+		if w.What == "redis" {
+			killed = w.From
 		}
 	}
-	return false
+	var read time.Time
+	for _, c := range ev.calls {
+		if c.Path == marketotest.UsagePath {
+			rc.UsageReads++
+			if c.Code == marketotest.CodeOK {
+				read = c.At
+			}
+		}
+	}
+	for _, c := range ev.calls {
+		if c.Code == marketotest.CodeOK && c.At.Before(killed) && c.Path != marketotest.UsagePath {
+			rc.SimOKBeforeLoss++
+		}
+		if !read.IsZero() && !c.At.After(read) {
+			rc.SimCallsThroughRead++
+		}
+	}
+	return rc
+}
+
+func restoredWithin(rc RestoreCounts) bool {
+	return !rc.LostAt.IsZero() && strings.HasPrefix(rc.From, "marketo usage") && rc.UsageReads >= 1 &&
+		rc.SimOKBeforeLoss <= rc.Count && rc.Count <= rc.SimCallsThroughRead
 }
 
 // maxInSpan is the most times falling in any half-open span of length d.

@@ -28,13 +28,15 @@ func cleanEvidence() evidence {
 			{EventID: "evt-2", Kind: repost.KindRejected, Code: "invalid"},
 		},
 		leads: []simLead{{Email: "A@example.com", ID: 7}},
-		stats: marketotest.Stats{Calls: 2, ByCode: map[string]int{"ok": 1, "606": 1}, Violations: map[int]int{606: 1},
+		stats: marketotest.Stats{Calls: 2, ByCode: map[string]int{"ok": 2}, Violations: map[int]int{},
 			RecordStatus: map[string]int{"created": 1}},
 		calls: []marketotest.Call{
-			{At: t0.Add(10 * time.Second), Code: "ok", Records: 1},
-			{At: t0.Add(21 * time.Second), Code: "606"},
+			{At: t0.Add(10 * time.Second), Code: "ok", Records: 1, Path: marketotest.SyncLeadsPath},
+			{At: t0.Add(23 * time.Second), Code: "ok", Path: marketotest.UsagePath},
 		},
-		window: 2 * time.Second,
+		// Redis killed at 20 s: one call answered ok before, two through the read.
+		restore: RestoreCounts{LostAt: t0.Add(21 * time.Second), Count: 2, From: "marketo usage 2026-11-23 (API user a@b)"},
+		window:  2 * time.Second,
 		chaos: ChaosLog{Kills: 3, RedisRestarts: 1, NATSRestarts: 1, DrainedAt: &drained, Windows: []Window{
 			{What: "redis", From: t0.Add(20 * time.Second), To: t0.Add(30 * time.Second)},
 			{What: "nats", From: t0.Add(40 * time.Second), To: t0.Add(50 * time.Second)},
@@ -79,12 +81,25 @@ func TestEvaluate(t *testing.T) {
 			e.outcomes[0] = repost.Outcome{EventID: "evt-0", Kind: repost.KindSkipped, Code: "1037"}
 		}, "each event ends as its kind requires; no lead lost"},
 		{"wrong marketo id", func(e *evidence) { e.leads[0].ID = 8 }, "reposted outcomes carry the lead's Marketo id"},
-		{"606 outside windows", func(e *evidence) {
+		{"606 outside the restart windows", func(e *evidence) {
 			e.calls = append(e.calls, marketotest.Call{At: t0.Add(35 * time.Second), Code: "606"})
 			e.stats.Calls++
-		}, "no 606/615 outside restart windows"},
-		{"call log incomplete", func(e *evidence) { e.stats.Calls = 5 }, "no 606/615 outside restart windows"},
-		{"607", func(e *evidence) { e.stats.Violations[607] = 1 }, "no 607/413/414"},
+		}, "no 606/615/607 on any call, restart windows included"},
+		{"615 inside the Redis restart window", func(e *evidence) {
+			e.calls = append(e.calls, marketotest.Call{At: t0.Add(25 * time.Second), Code: "615"})
+			e.stats.Calls++
+		}, "no 606/615/607 on any call, restart windows included"},
+		{"call log incomplete", func(e *evidence) { e.stats.Calls = 5 }, "no 606/615/607 on any call, restart windows included"},
+		{"607", func(e *evidence) { e.stats.Violations[607] = 1 }, "no 606/615/607 on any call, restart windows included"},
+		{"413", func(e *evidence) { e.stats.Violations[413] = 1 }, "no 413/414"},
+		{"restored below the calls before the loss", func(e *evidence) { e.restore.Count = 0 },
+			"day's count restored from Marketo's usage, within the simulator's bounds"},
+		{"restored above the calls through the read", func(e *evidence) { e.restore.Count = 3 },
+			"day's count restored from Marketo's usage, within the simulator's bounds"},
+		{"restored from the worst case", func(e *evidence) { e.restore.From = "worst case (Marketo's usage could not be read)" },
+			"day's count restored from Marketo's usage, within the simulator's bounds"},
+		{"state never found lost", func(e *evidence) { e.restore = RestoreCounts{} },
+			"day's count restored from Marketo's usage, within the simulator's bounds"},
 		{"lease left", func(e *evidence) { e.leases = 1 }, "no lease left after its TTL"},
 		{"secret logged", func(e *evidence) { e.secretInLogs = true }, "client secret absent from every log"},
 		{"no Redis restart", func(e *evidence) { e.chaos.RedisRestarts = 0 }, "chaos happened during the drain"},
@@ -99,7 +114,7 @@ func TestEvaluate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := cleanEvidence()
 			tc.change(&ev)
-			_, _, _, checks := evaluate(ev)
+			_, _, _, _, checks := evaluate(ev)
 			got := strings.Join(failed(checks), "; ")
 			if got != tc.want {
 				t.Errorf("failed checks = %q, want %q", got, tc.want)
@@ -113,10 +128,12 @@ func TestEvaluateCounts(t *testing.T) {
 	ev.outcomes = append(ev.outcomes, ev.outcomes[0]) // a duplicate publication
 	ev.leads = append(ev.leads, simLead{Email: "a@example.com", ID: 9})
 	ev.stats.RecordStatus["updated"] = 4
-	oc, lc, mc, _ := evaluate(ev)
-	got := fmt.Sprintf("decided=%d multi=%d dupOutcomes=%d dupRecords=%d resent=%d inWindows=%d lpc=%.1f",
-		oc.Decided, oc.MultiCount, lc.DuplicateOutcomes, lc.DuplicateRecords, lc.RecordsResent, mc.InWindows, mc.LeadsPerCall)
-	want := "decided=3 multi=1 dupOutcomes=1 dupRecords=1 resent=4 inWindows=1 lpc=1.0"
+	ev.calls = append(ev.calls, marketotest.Call{At: t0.Add(21 * time.Second), Code: "606"})
+	oc, lc, mc, rc, _ := evaluate(ev)
+	got := fmt.Sprintf("decided=%d multi=%d dupOutcomes=%d dupRecords=%d resent=%d limitAnswers=%d lpc=%.1f okBeforeLoss=%d throughRead=%d reads=%d",
+		oc.Decided, oc.MultiCount, lc.DuplicateOutcomes, lc.DuplicateRecords, lc.RecordsResent, mc.LimitAnswers, mc.LeadsPerCall,
+		rc.SimOKBeforeLoss, rc.SimCallsThroughRead, rc.UsageReads)
+	want := "decided=3 multi=1 dupOutcomes=1 dupRecords=1 resent=4 limitAnswers=1 lpc=0.5 okBeforeLoss=1 throughRead=3 reads=1"
 	if got != want {
 		t.Errorf("counts %s, want %s", got, want)
 	}

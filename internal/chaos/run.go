@@ -206,6 +206,9 @@ func (r *runner) account(ctx context.Context) error {
 	}
 	ev.chaos = r.rep.Chaos
 	r.mu.Unlock()
-	r.rep.Outcomes, r.rep.Leads, r.rep.Marketo, r.rep.Checks = evaluate(ev)
+	if ev.restore, err = readRestore(ctx, r.c.redisAddr(), lim); err != nil {
+		return err
+	}
+	r.rep.Outcomes, r.rep.Leads, r.rep.Marketo, r.rep.Restore, r.rep.Checks = evaluate(ev)
 	return nil
 }
