@@ -30,6 +30,12 @@ func (u Usage) Mine(apiUser string) (count int, ofUser bool) {
 // calls. It costs one call of the quota (admit it like any other). Errors
 // are those of Post; an answer without a day is a *BadResponseError.
 func (c *Client) Usage(ctx context.Context) (Usage, error) {
+	if c.APIUser() == "" {
+		// The shared token came from another replica, so this one has not
+		// seen the identity's scope (the API user): ask identity, which
+		// Marketo does not count, so that Mine can pick the user's count.
+		_, _, _ = c.identity(ctx)
+	}
 	resp, err := c.DoGet(ctx, UsagePath, nil)
 	if err != nil {
 		return Usage{}, fmt.Errorf("marketo: usage: %w", err)
@@ -54,7 +60,7 @@ func (c *Client) Usage(ctx context.Context) (Usage, error) {
 }
 
 // APIUser is the API user the identity call named (its "scope"), "" until
-// this client made an identity call.
+// this client made an identity call (Usage makes one when needed).
 func (c *Client) APIUser() string {
 	if p := c.scope.Load(); p != nil {
 		return *p

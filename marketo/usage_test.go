@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadops/repost/marketo"
 	"github.com/leadops/repost/marketo/marketotest"
 )
 
@@ -47,4 +48,30 @@ func chicagoLoc(t *testing.T) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// A client whose token came from the shared store (another replica fetched
+// it) learns its API user from identity when it reads the usage.
+func TestUsageLearnsTheAPIUserWithASharedToken(t *testing.T) {
+	s := mustSim(t, marketotest.Options{})
+	tokens := marketo.NewMemoryTokenStore()
+	first := mustSimClient(t, s, func(c *marketo.Config) { c.Tokens = tokens })
+	ctx := context.Background()
+	if _, err := first.SyncLeads(ctx, nil, leads(1, `{"email":"w%d@example.com"}`)); err != nil {
+		t.Fatal(err)
+	}
+	second := mustSimClient(t, s, func(c *marketo.Config) { c.Tokens = tokens })
+	if _, err := second.SyncLeads(ctx, nil, leads(1, `{"email":"x%d@example.com"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if u := second.APIUser(); u != "" {
+		t.Fatalf("the second client knows the API user %q before any identity call of its own", u)
+	}
+	u, err := second.Usage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, mine := u.Mine(second.APIUser()); !mine || n != 3 {
+		t.Errorf("Mine(%q) = %d, %v; want the API user's 3 calls", second.APIUser(), n, mine)
+	}
 }
