@@ -61,6 +61,8 @@ type walker struct {
 	seen   map[*yaml.Node]bool // aliases: expand a shared node only once
 	lines  map[string]int      // YAML path → line of its key, to place Validate's errors
 	errs   []error
+	// skipSecrets leaves subscriptions' clientSecret unexpanded (LoadWithoutSecrets).
+	skipSecrets bool
 }
 
 func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
@@ -140,6 +142,10 @@ func (w *walker) walkMerge(v *yaml.Node, t reflect.Type, path string) {
 // ("null", "~", "123").
 func (w *walker) expandScalar(n *yaml.Node, t reflect.Type, path string) {
 	if !strings.Contains(n.Value, "$") {
+		return
+	}
+	if w.skipSecrets && strings.HasPrefix(path, "subscriptions[") && strings.HasSuffix(path, ".clientSecret") {
+		n.Value = string(SecretNotRead)
 		return
 	}
 	v, err := expand(n.Value, w.getenv)

@@ -35,6 +35,22 @@ const (
 // empty environment. Errors name the
 // field (errors.As a *ValidationError) and never hold a secret.
 func Load(path string, getenv func(string) string) (*Config, error) {
+	return load(path, getenv, false)
+}
+
+// SecretNotRead stands for a Marketo client secret LoadWithoutSecrets did
+// not resolve.
+const SecretNotRead = Secret("(not read)")
+
+// LoadWithoutSecrets is Load for tools that never call Marketo (repostctl's
+// read-only commands): each subscription's clientSecret is neither expanded
+// from the environment nor read from its clientSecretFile, and holds
+// SecretNotRead, so that inspecting needs no Marketo credentials.
+func LoadWithoutSecrets(path string, getenv func(string) string) (*Config, error) {
+	return load(path, getenv, true)
+}
+
+func load(path string, getenv func(string) string, skipSecrets bool) (*Config, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
@@ -45,14 +61,20 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		if lines, err = decode(data, getenv, &c); err != nil {
+		if lines, err = decode(data, getenv, &c, skipSecrets); err != nil {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
 	for _, field := range c.applyEnv(getenv) {
 		delete(lines, field) // its value is no longer the file's
 	}
-	if err := c.readSecretFiles(); err != nil {
+	if skipSecrets {
+		for i := range c.Subscriptions {
+			if s := &c.Subscriptions[i]; s.ClientSecret != "" || s.ClientSecretFile != "" {
+				s.ClientSecret, s.ClientSecretFile = SecretNotRead, ""
+			}
+		}
+	} else if err := c.readSecretFiles(); err != nil {
 		return nil, fmt.Errorf("config: %w", placeErrors(err, lines))
 	}
 	c.normalize()
@@ -83,7 +105,7 @@ func placeErrors(err error, lines map[string]int) error {
 // decode parses one YAML document onto c: strict keys and ${VAR} expansion
 // first (see walker), then yaml.v3's typed decoding.
 // It returns the line of every key, by YAML path.
-func decode(data []byte, getenv func(string) string, c *Config) (map[string]int, error) {
+func decode(data []byte, getenv func(string) string, c *Config, skipSecrets bool) (map[string]int, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -96,7 +118,7 @@ func decode(data []byte, getenv func(string) string, c *Config) (map[string]int,
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
 		return nil, errors.New("more than one YAML document")
 	}
-	w := &walker{getenv: getenv, seen: map[*yaml.Node]bool{}, lines: map[string]int{}}
+	w := &walker{getenv: getenv, seen: map[*yaml.Node]bool{}, lines: map[string]int{}, skipSecrets: skipSecrets}
 	w.walk(&doc, reflect.TypeOf(c).Elem(), "")
 	if len(w.errs) > 0 {
 		return nil, errors.Join(w.errs...)

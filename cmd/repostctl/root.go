@@ -57,9 +57,12 @@ type hooks struct {
 
 // globals are the flags every command takes.
 type globals struct {
-	configPath string
-	dataDir    string
-	output     string
+	configPath   string
+	dataDir      string
+	output       string
+	context      string
+	contextsFile string
+	offline      bool
 }
 
 func (g *globals) json() bool { return g.output == "json" }
@@ -137,8 +140,12 @@ func newRoot(e *env, g *globals) *cobra.Command {
 	pf.StringVar(&g.configPath, "config", "", "configuration file (default $REPOST_CONFIG)")
 	pf.StringVar(&g.dataDir, "data-dir", "", "data directory (overrides dataDir of the configuration)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output of listings: table or json")
+	pf.StringVar(&g.context, "context", "", "named target from the contexts file (default: its current context)")
+	pf.StringVar(&g.contextsFile, "contexts-file", "", "contexts file (default $XDG_CONFIG_HOME/repost/contexts.yaml or ~/.config/repost/contexts.yaml)")
+	pf.BoolVar(&g.offline, "offline", false, "with no repostd running, start an embedded NATS on the data directory to read what it left")
 	root.AddCommand(newParkedCmd(e, g), newImportCmd(e, g), newLimitsCmd(e, g), newPolicyCmd(e, g),
-		newVersionCmd(e), newStatusCmd(e, g), newSubscriptionCmd(e, g))
+		newVersionCmd(e), newStatusCmd(e, g), newSubscriptionCmd(e, g),
+		newContextCmd(e, g))
 	return root
 }
 

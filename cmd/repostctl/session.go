@@ -14,18 +14,35 @@ import (
 // reachable" rather than hang.
 const connectTimeout = 10 * time.Second
 
-// loadConfig reads the configuration as repostd does, then --data-dir.
+// loadConfig reads the configuration as repostd does, then --data-dir;
+// the named context (--context, else the current one) fills in what
+// neither gives. Marketo client secrets are never read: no repostctl
+// command calls Marketo.
 func loadConfig(e *env, g *globals) (*config.Config, error) {
+	_, ct, _, err := selectedContext(e, g)
+	if err != nil {
+		return nil, err
+	}
 	path := g.configPath
 	if path == "" {
 		path = e.getenv("REPOST_CONFIG")
 	}
-	cfg, err := config.Load(path, e.getenv)
+	if path == "" {
+		path = ct.Config
+	}
+	cfg, err := config.LoadWithoutSecrets(path, e.getenv)
 	if err != nil {
 		return nil, err
 	}
-	if g.dataDir != "" {
+	switch {
+	case g.dataDir != "":
 		cfg.DataDir = g.dataDir
+	case ct.DataDir != "" && path == ct.Config && e.getenv(config.EnvDataDir) == "":
+		// The configuration is the context's own (or there is none).
+		cfg.DataDir = ct.DataDir
+	}
+	if cfg.NATS.URL == "" && ct.NATSURL != "" {
+		cfg.NATS.URL = config.URL(ct.NATSURL)
 	}
 	return cfg, nil
 }
@@ -38,8 +55,9 @@ type session struct {
 }
 
 // openSession connects to NATS: the configured URL, else the embedded
-// server of a repostd running on the data directory, else one started
-// here on the data directory (said on stderr).
+// server of a repostd running on the data directory; with neither it
+// refuses (a fresh ./data would show an empty queue), unless --offline
+// starts an embedded server here on the data directory (said on stderr).
 func openSession(ctx context.Context, e *env, g *globals) (*session, error) {
 	cfg, err := loadConfig(e, g)
 	if err != nil {
@@ -49,6 +67,12 @@ func openSession(ctx context.Context, e *env, g *globals) (*session, error) {
 	url := cfg.NATS.URL.Reveal()
 	if url == "" {
 		url = queue.RunningURL(cfg.DataDir)
+	}
+	if url == "" && !g.offline {
+		return nil, usagef("nothing to target: no NATS URL is configured and no repostd is running on the data directory %s.\n"+
+			"Target a deployment with --config FILE (or $REPOST_CONFIG) naming nats.url, $REPOST_NATS_URL, --data-dir DIR\n"+
+			"of a running repostd, or a named context (--context NAME, repostctl context list); --offline starts an\n"+
+			"embedded server on the data directory to read what a stopped repostd left there", cfg.DataDir)
 	}
 	if url == "" {
 		emb, err := queue.StartEmbedded(cfg.DataDir, 0)

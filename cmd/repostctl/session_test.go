@@ -26,7 +26,7 @@ func runQuiet(t *testing.T, getenv map[string]string, args ...string) (string, s
 	return out.String(), errb.String(), err
 }
 
-// With no NATS URL and no repostd running, repostctl starts an embedded
+// With no NATS URL and no repostd running, --offline starts an embedded
 // server on the data directory, says so, reads what a stopped repostd
 // left there, and stops the server again.
 func TestOfflineInspectionStartsEmbeddedNATS(t *testing.T) {
@@ -46,7 +46,7 @@ func TestOfflineInspectionStartsEmbeddedNATS(t *testing.T) {
 	q.Close()
 	emb.Shutdown() // repostd stopped
 
-	out, stderr, err := runQuiet(t, nil, "--data-dir", dir, "parked", "summary")
+	out, stderr, err := runQuiet(t, nil, "--data-dir", dir, "--offline", "parked", "summary")
 	if err != nil || !strings.Contains(stderr, "started an embedded NATS") || !strings.Contains(out, "1006") {
 		t.Fatalf("offline summary: %v\nstdout %s\nstderr %s", err, out, stderr)
 	}
