@@ -220,11 +220,60 @@ func (p *pool) take(now time.Time) *batch {
 	return best
 }
 
-// done frees the lookup values of a call taken from the pool.
-func (p *pool) done(b *batch) {
+// topUp moves to b, a call taken from the pool and waiting for admission,
+// what its group gained meanwhile and fits; it returns those events as a
+// batch (nil: none), their lookup values marked in flight.
+func (p *pool) topUp(b *batch) *batch {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(b.items) == 0 || b.records >= p.maxRecords {
+		return nil
+	}
+	key := b.items[0].group
+	items := p.groups[key]
+	if len(items) == 0 {
+		return nil
+	}
+	add := &batch{endpoint: b.endpoint, params: b.params, keys: map[string]bool{}}
+	rest := items[:0:0]
+	for _, it := range items {
+		if !p.isBusy(it) && b.records+add.records+len(it.input) <= p.maxRecords &&
+			b.bytes+add.bytes+it.size <= p.maxBytes && !clashes(b, it) && !clashes(add, it) {
+			add.add(it)
+			continue
+		}
+		rest = append(rest, it)
+	}
+	if len(add.items) == 0 {
+		return nil
+	}
+	if len(rest) == 0 {
+		delete(p.groups, key)
+	} else {
+		p.groups[key] = rest
+	}
+	p.records -= add.records
+	for k := range add.keys {
+		p.busy[k]++
+	}
+	signal(p.taken)
+	return add
+}
+
+func clashes(b *batch, it *item) bool {
+	for _, k := range it.keys {
+		if b.keys[k] {
+			return true
+		}
+	}
+	return false
+}
+
+// done ends a call taken from the pool, freeing its lookup values.
+func (p *pool) done(keys []string) {
 	p.mu.Lock()
 	p.inflight--
-	for k := range b.keys {
+	for _, k := range keys {
 		if p.busy[k]--; p.busy[k] <= 0 {
 			delete(p.busy, k)
 		}

@@ -107,7 +107,7 @@ func TestPoolBatchThatCannotFillLeavesAtOnce(t *testing.T) {
 		if p.take(late) != nil {
 			t.Error("took the same lookup value while its call is in flight")
 		}
-		p.done(b)
+		p.done(b.allKeys())
 		if ok, _ := p.ready(late); !ok {
 			t.Error("second event not ready once the first call ended")
 		}
@@ -154,7 +154,7 @@ func TestPoolWaitsForABacklogBeingDelivered(t *testing.T) {
 	if ok, wait := p.ready(t0.Add(time.Hour)); ok || wait != 0 {
 		t.Fatalf("a partial batch left while a call is in flight and a backlog is coming (wait %s)", wait)
 	}
-	p.done(call)
+	p.done(call.allKeys())
 	bound := max(backlogLingers*testLinger, backlogHold)
 	if ok, wait := p.ready(t0.Add(testLinger)); ok || wait != bound-testLinger {
 		t.Fatalf("a partial batch left at its linger while its backlog was being delivered (wait %s)", wait)

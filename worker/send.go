@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -29,135 +28,6 @@ const holdWindows = 3
 // every held event for nothing.
 func (s *subRunner) holdLimit() time.Duration {
 	return max(maxInlineWait, holdWindows*s.sub.Limits.Window)
-}
-
-// sendLoop sends calls from the pool: once a batch is ready (full, unable
-// to fill, or a linger old) it takes a concurrency slot of this replica and
-// the token, has the call admitted, and only then fills it from the pool
-// (take): while the limiter makes it wait, events keep arriving, so a call
-// granted under a binding limit leaves full.
-func (s *subRunner) sendLoop(ctx, work context.Context, calls *sync.WaitGroup) {
-	sem := make(chan struct{}, max(1, s.sub.Limits.MaxConcurrency))
-	for s.awaitReady(ctx) {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		g, ok := s.grant(work)
-		if !ok {
-			<-sem
-			continue
-		}
-		b := s.pool.take(time.Now())
-		if b == nil { // deferred or handed back meanwhile
-			if g.err == nil {
-				s.release(work, g.lease)
-			}
-			<-sem
-			continue
-		}
-		calls.Add(1)
-		go func() {
-			defer calls.Done()
-			defer func() { <-sem }()
-			defer s.pool.done(b)
-			s.send(work, b, g)
-		}()
-	}
-}
-
-// awaitReady waits until the pool has a batch to send; false at SIGTERM.
-func (s *subRunner) awaitReady(ctx context.Context) bool {
-	for ctx.Err() == nil {
-		ok, wait := s.pool.ready(time.Now())
-		if ok {
-			return true
-		}
-		var timeout <-chan time.Time
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			timeout = t.C
-		}
-		select {
-		case <-ctx.Done():
-		case <-s.pool.added:
-		case <-timeout:
-		}
-	}
-	return false
-}
-
-// granted is an admission obtained before its batch was filled; err is a
-// token that could not be had (the call then fails as a whole, unadmitted).
-type granted struct {
-	lease quota.Lease
-	at    time.Time
-	err   error
-}
-
-// grant puts a usable token in hand, then waits for admission. A closed
-// gate (a pause read meanwhile) defers the pool instead; a long refusal
-// defers it and closes the gate (admit).
-func (s *subRunner) grant(ctx context.Context) (*granted, bool) {
-	if s.gateWait() > 0 {
-		s.deferItems(ctx, s.pool.takeAll())
-		return nil, false
-	}
-	if rc, ok := s.sub.Client.(readyClient); ok {
-		if err := rc.Ready(ctx); err != nil {
-			return &granted{err: err}, true
-		}
-	}
-	lease, ok := s.admit(ctx, s.pool.takeAll)
-	if !ok {
-		return nil, false
-	}
-	return &granted{lease: lease, at: time.Now()}, true
-}
-
-// send claims the batch's lookup values, checks superseding again under
-// the claim, calls Marketo with the call granted and settles every event.
-func (s *subRunner) send(ctx context.Context, b *batch, g *granted) {
-	unused := func() {
-		if g.err == nil {
-			s.release(ctx, g.lease)
-		}
-	}
-	owner := s.w.cfg.Owner + "/" + randomID()
-	b, claimed := s.claim(ctx, b, owner)
-	stopClaims := s.renewClaims(ctx, owner, claimed)
-	defer func() {
-		stopClaims()
-		if len(claimed) > 0 {
-			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			if err := s.w.lim.Unclaim(uctx, s.sub.ID, owner, claimed); err != nil {
-				s.w.log.Warn("unclaim failed; claims expire by their TTL", zap.Error(err))
-			}
-		}
-	}()
-	if b == nil {
-		unused()
-		return
-	}
-	if b = s.recheck(ctx, b); b == nil {
-		unused()
-		return
-	}
-	recs, owners := b.input()
-	req := marketo.LeadsRequest{Endpoint: b.endpoint, Params: b.params, Input: recs}
-	start := time.Now()
-	resp, err, ok := s.post(ctx, b, req, g)
-	if !ok {
-		return
-	}
-	elapsed := time.Since(start)
-	s.w.m.callDuration.WithLabelValues(s.sub.ID).Observe(elapsed.Seconds())
-	s.w.m.leadsPerCall.WithLabelValues(s.sub.ID).Observe(float64(len(recs)))
-	s.logCall(b, len(recs), elapsed, resp, err)
-	s.settle(ctx, b, req, owners, resp, err)
 }
 
 // readyClient is a Marketo client that can have its access token in hand
@@ -199,16 +69,18 @@ func (s *subRunner) post(ctx context.Context, b *batch, req marketo.LeadsRequest
 		if g != nil { // the first try uses the admission the batch was filled for
 			lease, admitted, g = g.lease, g.at, nil
 		} else {
+			var prep func() error
 			if now {
-				if err := rc.Ready(ctx); err != nil {
-					return nil, err, true
-				}
+				prep = func() error { return rc.Ready(ctx) }
 			}
-			var ok bool
-			if lease, ok = s.admit(ctx, items); !ok {
+			l, err, ok := s.admit(ctx, items, prep)
+			if !ok {
 				return nil, nil, false
 			}
-			admitted = time.Now()
+			if err != nil {
+				return nil, err, true
+			}
+			lease, admitted = l, time.Now()
 		}
 		if s.stopping() {
 			s.release(ctx, lease)
@@ -290,13 +162,21 @@ func (s *subRunner) claim(ctx context.Context, b *batch, owner string) (*batch, 
 
 // admit waits for the shared limits to let one call through. A short wait
 // is spent here, holding the events; a long one (daily quota, a block, a
-// halt) defers the events give returns (the pool, or a batch) and closes the
-// fetch gate, so the subscription holds nothing while it waits. When the
-// limiter cannot be reached, nothing is admitted.
-func (s *subRunner) admit(ctx context.Context, give func() []*item) (quota.Lease, bool) {
+// halt) defers the events give returns and closes the fetch gate, so the
+// subscription holds nothing while it waits. When the limiter cannot be
+// reached, nothing is admitted. prep (when set) runs before each attempt,
+// so that nothing but the limiter's answer comes between the admission and
+// the call leaving: it fills the batch and puts the token in hand; its
+// error ends the wait unadmitted (ok, with that error).
+func (s *subRunner) admit(ctx context.Context, give func() []*item, prep func() error) (quota.Lease, error, bool) {
 	start := time.Now()
 	unreachable := limiterBackoff()
 	for {
+		if prep != nil {
+			if err := prep(); err != nil {
+				return quota.Lease{}, err, true
+			}
+		}
 		adm, err := s.w.lim.Admit(ctx, s.sub.ID, s.sub.Limits)
 		if err != nil {
 			s.w.m.denied.WithLabelValues(s.sub.ID, "unavailable").Inc()
@@ -305,7 +185,7 @@ func (s *subRunner) admit(ctx context.Context, give func() []*item) (quota.Lease
 				s.w.log.Warn("limiter unreachable; handing the batch back", zap.String("subscription", s.sub.ID), zap.Error(err))
 				s.handBack(give(), 2*time.Second)
 				s.closeGate(2*time.Second, "limiter unreachable", false)
-				return quota.Lease{}, false
+				return quota.Lease{}, nil, false
 			}
 			sleepCtx(ctx, wait)
 			continue
@@ -315,14 +195,14 @@ func (s *subRunner) admit(ctx context.Context, give func() []*item) (quota.Lease
 				s.release(ctx, adm.Lease)
 			}
 			s.handBack(give(), 0)
-			return quota.Lease{}, false
+			return quota.Lease{}, nil, false
 		}
 		if adm.StateLost {
 			s.stateLost(adm)
 		}
 		if adm.Allowed {
 			s.w.m.admissionWait.WithLabelValues(s.sub.ID).Observe(time.Since(start).Seconds())
-			return adm.Lease, true
+			return adm.Lease, nil, true
 		}
 		s.w.m.denied.WithLabelValues(s.sub.ID, string(adm.Limit)).Inc()
 		if adm.Limit == quota.LimitRestore {
@@ -345,7 +225,7 @@ func (s *subRunner) admit(ctx context.Context, give func() []*item) (quota.Lease
 			} else {
 				s.deferItems(ctx, give())
 			}
-			return quota.Lease{}, false
+			return quota.Lease{}, nil, false
 		}
 		sleepCtx(s.stopCtx(ctx), adm.RetryAfter)
 	}
