@@ -20,9 +20,10 @@ import (
 
 // The alert rules evaluated by Prometheus' own PromQL engine over series
 // written like promtool's: "a+bxN" is N+1 samples a, a+b, a+2b, ... one a
-// minute from time 0. An alert fires at T when its expression returns the
-// series at every evaluation (each minute) from T-for to T, as Prometheus'
-// rule manager does.
+// minute from time 0, and segments separated by spaces follow each other.
+// An alert fires at T when its expression returns the series at every
+// evaluation (each minute) from T-for to T, as Prometheus' rule manager
+// does; its labels are the series' without the metric name.
 
 type seriesSpec struct {
 	metric string // PromQL metric notation: name{label="value"}
@@ -51,17 +52,19 @@ func mustSeries(tb testing.TB, specs []seriesSpec) []storage.Series {
 		if err != nil {
 			tb.Fatalf("%s: %v", sp.metric, err)
 		}
-		start, rest, ok1 := strings.Cut(sp.values, "+")
-		step, count, ok2 := strings.Cut(rest, "x")
-		a, err1 := strconv.ParseFloat(start, 64)
-		b, err2 := strconv.ParseFloat(step, 64)
-		n, err3 := strconv.Atoi(count)
-		if !ok1 || !ok2 || err1 != nil || err2 != nil || err3 != nil {
-			tb.Fatalf("%s: values %q are not a+bxN", sp.metric, sp.values)
-		}
-		samples := make([]chunks.Sample, 0, n+1)
-		for i := 0; i <= n; i++ {
-			samples = append(samples, fsample{t: int64(i) * time.Minute.Milliseconds(), f: a + b*float64(i)})
+		var samples []chunks.Sample
+		for _, seg := range strings.Fields(sp.values) {
+			start, rest, ok1 := strings.Cut(seg, "+")
+			step, count, ok2 := strings.Cut(rest, "x")
+			a, err1 := strconv.ParseFloat(start, 64)
+			b, err2 := strconv.ParseFloat(step, 64)
+			n, err3 := strconv.Atoi(count)
+			if !ok1 || !ok2 || err1 != nil || err2 != nil || err3 != nil {
+				tb.Fatalf("%s: values %q are not a+bxN", sp.metric, sp.values)
+			}
+			for i := 0; i <= n; i++ {
+				samples = append(samples, fsample{t: int64(len(samples)) * time.Minute.Milliseconds(), f: a + b*float64(i)})
+			}
 		}
 		out = append(out, storage.NewListSeries(lset, samples))
 	}
@@ -120,8 +123,9 @@ func firing(tb testing.TB, expr string, hold time.Duration, q storage.Queryable,
 		}
 		now := map[string]bool{}
 		for _, s := range vec {
-			if active == nil || active[s.Metric.String()] {
-				now[s.Metric.String()] = true
+			key := labels.NewBuilder(s.Metric).Del(labels.MetricName).Labels().String()
+			if active == nil || active[key] {
+				now[key] = true
 			}
 		}
 		active = now
@@ -215,6 +219,13 @@ func TestAlertsFire(t *testing.T) {
 			{`repost_subscription_paused{subscription="123-ABC-456",pod="a"}`, "1+0x20"},
 			{`repost_subscription_pause_until_seconds{subscription="123-ABC-456",pod="a"}`, "300+0x20"},
 		}, 11, nil}, // 6 minutes past --until: 2 minutes' grace, then 5 held
+		{"RepostRedisUnreachable", []seriesSpec{
+			{`repost_limits_store_up{pod="a"}`, "1+0x2 0+0x5"},
+			{`repost_limits_store_up{pod="b"}`, "1+0x8"},
+		}, 6, []string{`{pod="a"}`}},
+		{"RepostRedisUnreachable", []seriesSpec{
+			{`repost_limits_store_up{pod="a"}`, "1+0x4 0+0x2"},
+		}, 6, nil}, // down for a minute only
 		{"RepostWorkerAbsent", []seriesSpec{
 			{`repost_events_total{subscription="123-ABC-456",outcome="reposted",code="0"}`, "0+1x20"},
 		}, 20, []string{`{}`}},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/leadops/repost/internal/fixture"
 	"github.com/leadops/repost/internal/testenv"
@@ -57,4 +58,46 @@ func TestBacklogGauge(t *testing.T) {
 	sim.SetAccessDenied("")
 	r.waitOutcomes(len(events), 30*time.Second)
 	testenv.CheckFor(t, 20*time.Second, backlog(0))
+}
+
+// repost_limits_store_up follows the limiter's Redis: 1, 0 while it is
+// killed, 1 again once it is back on the same port. In-process limits are
+// always up.
+func TestLimitsStoreUpGauge(t *testing.T) {
+	rd := testenv.StartRedis(t)
+	rc := redis.NewClient(&redis.Options{Addr: rd.Addr, DialTimeout: 200 * time.Millisecond,
+		ReadTimeout: 200 * time.Millisecond, MaxRetries: -1})
+	t.Cleanup(func() { _ = rc.Close() })
+	r := newRig(t)
+	sim := marketotest.NewServer(marketotest.Options{})
+	t.Cleanup(sim.Close)
+	scrape := func(store worker.Limiter) func(string) func() error {
+		reg := prometheus.NewRegistry()
+		rep := r.startReplica(store, []sub{{id: fixture.Sub, sim: sim, limits: defaultLimits, tokens: marketo.NewMemoryTokenStore()}},
+			replicaOptions{mod: func(c *worker.Config) { c.GaugeInterval = 100 * time.Millisecond; c.Registerer = reg }})
+		srv := httptest.NewServer(rep.w.Handler(reg))
+		t.Cleanup(srv.Close)
+		return func(want string) func() error {
+			return func() error {
+				if m := get(t, srv.URL+"/metrics"); !strings.Contains(m, want) {
+					return fmt.Errorf("no %q in /metrics", want)
+				}
+				return nil
+			}
+		}
+	}
+	has := scrape(quota.NewRedis(rc, quota.RedisOptions{}))
+	testenv.CheckFor(t, 10*time.Second, has("\nrepost_limits_store_up 1\n"))
+	rd.Stop()
+	testenv.CheckFor(t, 10*time.Second, has("\nrepost_limits_store_up 0\n"))
+	if err := rd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testenv.CheckFor(t, 10*time.Second, has("\nrepost_limits_store_up 1\n"))
+
+	inProcess := scrape(quota.NewMemory(quota.MemoryOptions{}))
+	testenv.CheckFor(t, 10*time.Second, inProcess("\nrepost_backlog_events{")) // its gauges run
+	if err := inProcess("\nrepost_limits_store_up 1\n")(); err != nil {
+		t.Error(err)
+	}
 }

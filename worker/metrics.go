@@ -1,6 +1,9 @@
 package worker
 
 import (
+	"context"
+	"time"
+
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -24,6 +27,7 @@ type metrics struct {
 	backlog       *prometheus.GaugeVec
 	buildInfo     *prometheus.GaugeVec
 	stateLost     *prometheus.CounterVec
+	storeUp       prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -107,4 +111,34 @@ func (m *metrics) initSeries(sub string) {
 // Left at the last value read when the consumer info cannot be read.
 func (m *metrics) setBacklog(sub string, info *jetstream.ConsumerInfo) {
 	m.backlog.WithLabelValues(sub).Set(float64(info.NumPending) + float64(info.NumAckPending))
+}
+
+// watchLimitsStore registers repost_limits_store_up: 1 while the store of
+// the shared limits answers. Only Redis can be unreachable (then the
+// replica admits no call); in-process limits are always up.
+func (m *metrics) watchLimitsStore(reg prometheus.Registerer, lim Limiter) {
+	m.storeUp = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "repost_limits_store_up", Help: "1 while the shared limits' store (Redis) answers a ping, every gauge interval; always 1 with in-process limits.",
+	})
+	reg.MustRegister(m.storeUp)
+	if _, ok := lim.(pinger); !ok {
+		m.storeUp.Set(1)
+	}
+}
+
+// pingLimitsStore sets repost_limits_store_up from one ping of Redis.
+func (w *Worker) pingLimitsStore(ctx context.Context) {
+	p, ok := w.lim.(pinger)
+	if !ok {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	err := p.Ping(pctx)
+	cancel()
+	switch {
+	case err == nil:
+		w.m.storeUp.Set(1)
+	case ctx.Err() == nil: // not a ping cut short by shutdown
+		w.m.storeUp.Set(0)
+	}
 }

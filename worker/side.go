@@ -258,12 +258,13 @@ func (w *Worker) setHalt(sub, reason string) {
 }
 
 // runGauges refreshes, every interval, the gauges read from the shared
-// limiter (quota used and effective concurrency per subscription) and each
-// subscription's backlog, read from its consumer.
+// limiter (quota used and effective concurrency per subscription, whether
+// Redis answers) and each subscription's backlog, read from its consumer.
 func (w *Worker) runGauges(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		w.pingLimitsStore(ctx)
 		for _, s := range w.subs {
 			if info, err := s.cons.Info(ctx); err == nil {
 				w.m.setBacklog(s.sub.ID, info)

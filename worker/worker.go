@@ -200,6 +200,7 @@ func New(q *queue.Queue, lim Limiter, pol Decider, cfg Config) (*Worker, error) 
 		w.m.initSeries(s.ID)
 	}
 	w.m.buildInfo.WithLabelValues(cfg.Version).Set(1)
+	w.m.watchLimitsStore(cfg.Registerer, lim)
 	w.pauses = newPauses(cfg.Registerer, w.subs)
 	return w, nil
 }
