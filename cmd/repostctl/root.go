@@ -145,7 +145,7 @@ func newRoot(e *env, g *globals) *cobra.Command {
 	pf.BoolVar(&g.offline, "offline", false, "with no repostd running, start an embedded NATS on the data directory to read what it left")
 	root.AddCommand(newParkedCmd(e, g), newImportCmd(e, g), newLimitsCmd(e, g), newPolicyCmd(e, g),
 		newVersionCmd(e), newStatusCmd(e, g), newSubscriptionCmd(e, g),
-		newContextCmd(e, g))
+		newContextCmd(e, g), newTraceCmd(e, g))
 	return root
 }
 

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadops/repost"
+	"github.com/leadops/repost/internal/fixture"
+	"github.com/leadops/repost/marketo/marketotest"
+	"github.com/leadops/repost/queue"
+)
+
+func whats(st *traceStory) string {
+	var w []string
+	for _, s := range st.Steps {
+		w = append(w, s.What+":"+s.EventID)
+	}
+	return strings.Join(w, " ")
+}
+
+// trace tells an event's story from the streams against a running worker:
+// a lead parked on 1006, requeued with a fix and reposted; one reposted at
+// once; one still parked; one never seen.
+func TestTraceEndToEnd(t *testing.T) {
+	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true})
+	t.Cleanup(sim.Close)
+	h := newHarness(t, sim.URL, fixture.Sub)
+	h.now = time.Now
+	h.startWorker(sim, fixture.Sub)
+	h.publish([]fixture.Event{
+		fixture.Build(0, "field-role", time.Now(), fixture.Sub),
+		fixture.Build(1, fixture.KindOK, time.Now(), fixture.Sub),
+		fixture.Build(2, "field-role", time.Now(), fixture.Sub),
+	})
+	checkFor(t, 30*time.Second, func() error {
+		if p, r := len(h.outcomes(repost.KindParked)), len(h.outcomes(repost.KindReposted)); p != 2 || r != 1 {
+			return fmt.Errorf("%d parked, %d reposted", p, r)
+		}
+		return nil
+	})
+	h.mustRun("parked", "requeue", "--lead", "L-000000", "--rename-field", "role=jobTitle")
+	checkFor(t, 30*time.Second, func() error {
+		if r := len(h.outcomes(repost.KindReposted)); r != 2 {
+			return fmt.Errorf("%d reposted", r)
+		}
+		return nil
+	})
+	trace := func(args ...string) []*traceStory {
+		t.Helper()
+		var sts []*traceStory
+		if err := json.Unmarshal([]byte(h.mustRun(append([]string{"trace", "-o", "json"}, args...)...)), &sts); err != nil {
+			t.Fatal(err)
+		}
+		return sts
+	}
+	id0 := fixture.ID(0)
+	// The requeue publishes the copy, then records its outcome.
+	want0 := "published:" + id0 + " parked:" + id0 + " requeued copy:" + id0 + "~r1 requeued:" + id0 + " reposted:" + id0 + "~r1"
+	for _, args := range [][]string{{id0}, {id0 + "~r1"}, {"--lead", "L-000000"}} {
+		sts := trace(args...)
+		if len(sts) != 1 || whats(sts[0]) != want0 || sts[0].Verdict != "reposted" || sts[0].LeadID != "L-000000" {
+			t.Fatalf("trace %v: %d stories\n%s\nwant %s", args, len(sts), func() string {
+				if len(sts) == 0 {
+					return ""
+				}
+				return whats(sts[0]) + " => " + sts[0].Verdict
+			}(), want0)
+		}
+		st := sts[0]
+		if p := st.Steps[1]; p.Code != "1006" || p.Stream != queue.StreamOutcomes {
+			t.Errorf("parked step %+v", p)
+		}
+		if r := st.Steps[3]; !strings.Contains(r.Detail, "by oncall") || !strings.Contains(r.Detail, "as "+id0+"~r1") {
+			t.Errorf("requeued step %+v", r)
+		}
+	}
+	st1 := trace(fixture.ID(1))
+	if len(st1) != 1 || whats(st1[0]) != "published:"+fixture.ID(1)+" reposted:"+fixture.ID(1) || st1[0].Verdict != "reposted" {
+		t.Errorf("trace of the reposted lead: %+v", st1)
+	}
+	st2 := trace(fixture.ID(2))
+	if len(st2) != 1 || whats(st2[0]) != "published:"+fixture.ID(2)+" parked:"+fixture.ID(2)+" parked now:"+fixture.ID(2) ||
+		st2[0].Verdict != "parked" {
+		t.Errorf("trace of the parked lead: %s", whats(st2[0]))
+	}
+
+	table := h.mustRun("trace", id0)
+	for _, want := range []string{"event " + id0 + "  lead L-000000  subscription " + fixture.Sub, "AT ", "requeued copy",
+		"=> reached Marketo at ", "Marketo ID "} {
+		if !strings.Contains(table, want) {
+			t.Errorf("trace table lacks %q:\n%s", want, table)
+		}
+	}
+	if out := h.mustRun("trace", fixture.ID(2)); !strings.Contains(out, "=> did not reach Marketo: parked at ") {
+		t.Errorf("trace of the parked lead:\n%s", out)
+	}
+	if out := h.mustRun("trace", "evt-nope"); !strings.Contains(out, "event evt-nope: nothing in") {
+		t.Errorf("trace of an unknown event:\n%s", out)
+	}
+	for _, args := range [][]string{{"trace"}, {"trace", id0, "--lead", "L-1"}, {"trace", "a", "b"}} {
+		if _, _, err := h.run(t.Context(), args...); exitCode(err, nopWriter{}) != 2 {
+			t.Errorf("%v: %v, want exit 2", args, err)
+		}
+	}
+}
