@@ -176,7 +176,13 @@ func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub str
 	}
 	entry, err := repost.NewParkedLeadWithin(raw, eventID, sub, info, f.w.q.DataLimit())
 	if errors.Is(err, repost.ErrEntryTooLarge) {
-		entry, err = f.parkBody(raw, eventID, sub, info)
+		if entry, err = f.parkBody(raw, eventID, sub, info); err != nil {
+			// Handing it back would repeat its Marketo call, maybe forever:
+			// the event gets its outcome, and stays in POSTOUT_FAILED.
+			f.w.log.Error("cannot store the body of an event too large for its parked entry; it gets its outcome without one",
+				zap.String("subscription", sub), zap.String("eventId", eventID), zap.Int("bytes", len(raw)), zap.Error(err))
+			entry, err = nil, nil
+		}
 	}
 	if err != nil {
 		f.w.log.Error("cannot build parked entry; handing back", zap.Error(err))
@@ -199,16 +205,23 @@ func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub str
 }
 
 // parkBody stores the body of an event too large for its parked entry in
-// REPOST_BODIES, and returns the entry that refers to it.
+// REPOST_BODIES, trying for up to Config.PublishRetry, and returns the entry
+// that refers to it.
 func (f *finisher) parkBody(raw []byte, eventID, sub string, info repost.ParkInfo) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), f.w.cfg.PublishRetry)
 	defer cancel()
 	if !queue.ValidToken(sub) {
 		sub = queue.UnknownSubscription
 	}
 	name := queue.BodyName(sub, eventID)
-	if err := f.w.q.PutBody(ctx, name, raw); err != nil {
-		return nil, err
+	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		err := f.w.q.PutBody(ctx, name, raw)
+		if err == nil {
+			break
+		}
+		if sleepCtx(ctx, wait); ctx.Err() != nil {
+			return nil, err
+		}
 	}
 	f.w.log.Info("event body stored apart from its parked entry", zap.String("subscription", sub),
 		zap.String("eventId", eventID), zap.String("bodyRef", name), zap.Int("bytes", len(raw)))

@@ -17,6 +17,7 @@ import (
 	"github.com/leadops/repost/policy"
 	"github.com/leadops/repost/queue"
 	"github.com/leadops/repost/quota"
+	"github.com/leadops/repost/worker"
 )
 
 // TestEventsNearMaxPayloadGetOneOutcome runs, against a stock 1 MiB
@@ -109,17 +110,17 @@ func checkSettled(t *testing.T, q *queue.Queue, sub string) {
 	})
 }
 
-// TestDeniedParkedEntryStillEndsTheEvent runs a worker that may not publish
-// on the parked subjects: its parked events still get their one outcome,
-// are acked rather than handed back, and Marketo is called once.
-func TestDeniedParkedEntryStillEndsTheEvent(t *testing.T) {
+// deniedRig is a rig on a server where the user "repost" may not publish
+// on the deny subjects; the rig's own publisher may publish anywhere.
+func deniedRig(t *testing.T, deny ...string) (*rig, queue.Options) {
+	t.Helper()
 	ns, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
 		MaxPayload: testenv.StockMaxPayload,
 		Users: []*server.User{
 			{Username: "dap", Password: "dap-secret"},
 			{Username: "repost", Password: "repost-secret", Permissions: &server.Permissions{
-				Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: []string{"dap.postout.parked.>"}},
+				Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: deny},
 			}},
 		},
 	})
@@ -132,6 +133,14 @@ func TestDeniedParkedEntryStillEndsTheEvent(t *testing.T) {
 	}
 	t.Cleanup(ns.Shutdown)
 	r := &rig{t: t, url: ns.ClientURL(), pub: testenv.Queue(t, ns.ClientURL(), queue.Options{User: "dap", Password: "dap-secret"})}
+	return r, queue.Options{User: "repost", Password: "repost-secret"}
+}
+
+// TestDeniedParkedEntryStillEndsTheEvent runs a worker that may not publish
+// on the parked subjects: its parked events still get their one outcome,
+// are acked rather than handed back, and Marketo is called once.
+func TestDeniedParkedEntryStillEndsTheEvent(t *testing.T) {
+	r, qo := deniedRig(t, "dap.postout.parked.>")
 	at := time.Now().Add(-time.Hour)
 	events := []fixture.Event{
 		fixture.Build(0, "field-role", at, fixture.Sub),  // parked at once
@@ -143,7 +152,7 @@ func TestDeniedParkedEntryStillEndsTheEvent(t *testing.T) {
 	t.Cleanup(sim.Close)
 	rep := r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
 		[]sub{{id: fixture.Sub, sim: sim, limits: defaultLimits, tokens: marketo.NewMemoryTokenStore()}},
-		replicaOptions{queue: queue.Options{User: "repost", Password: "repost-secret"}})
+		replicaOptions{queue: qo})
 	r.waitOutcomes(len(events), 60*time.Second)
 	checkSettled(t, rep.q, fixture.Sub)
 	outs := r.outcomes()
@@ -157,5 +166,28 @@ func TestDeniedParkedEntryStillEndsTheEvent(t *testing.T) {
 	}
 	if n := sim.Stats().ReasonCodes["1006"]; n != 1 {
 		t.Errorf("Marketo answered the hidden-role lead with 1006 %d times, want once", n)
+	}
+}
+
+// TestUnstorableBodyStillEndsTheEvent: when the body of an event too large
+// for its entry cannot be stored, the event still gets its one outcome and
+// is not handed back.
+func TestUnstorableBodyStillEndsTheEvent(t *testing.T) {
+	r, qo := deniedRig(t, "$O."+queue.BucketBodies+".>")
+	at := time.Now().Add(-time.Hour)
+	events := []fixture.Event{fixture.Build(0, fixture.KindNearMaxInvalid, at, fixture.Sub), fixture.Build(1, fixture.KindOK, at, fixture.Sub)}
+	r.publish(events)
+	sim := marketotest.NewServer(marketotest.Options{})
+	t.Cleanup(sim.Close)
+	rep := r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
+		[]sub{{id: fixture.Sub, sim: sim, limits: defaultLimits, tokens: marketo.NewMemoryTokenStore()}},
+		replicaOptions{queue: qo, mod: func(c *worker.Config) { c.PublishRetry = 2 * time.Second }})
+	r.waitOutcomes(len(events), 60*time.Second)
+	checkSettled(t, rep.q, fixture.Sub)
+	outs := r.outcomes()
+	for i, want := range []repost.Kind{repost.KindRejected, repost.KindReposted} {
+		if got := outs[events[i].ID]; len(got) != 1 || got[0].Kind != want {
+			t.Errorf("%s (%s): outcomes %+v, want one %s", events[i].ID, events[i].Kind, got, want)
+		}
 	}
 }

@@ -18,7 +18,12 @@ var expected = map[string]repost.Kind{
 	"field-role": repost.KindParked, "type-mismatch": repost.KindParked, "bad-status": repost.KindParked,
 	"hidden-role": repost.KindParked, "unknown-sub": repost.KindParked,
 	"already-done": repost.KindSkipped, "invalid": repost.KindRejected,
+	fixture.KindLargeRole: repost.KindParked, fixture.KindNearMaxInvalid: repost.KindRejected,
 }
+
+// nearMaxEvery places, in every block of that many events, one event of
+// each kind near the 1 MiB max payload.
+const nearMaxEvery = 1000
 
 // published is what the accounting needs of one published event.
 type published struct {
@@ -28,7 +33,9 @@ type published struct {
 
 // makeEvents builds n events: a MixFraction share drawn from the demo's
 // mix (parked, skipped, rejected and unknown-subscription paths), the rest
-// plain failures that must be reposted. Event i is evt-<i>, lead Email(i).
+// plain failures that must be reposted, and in every nearMaxEvery events a
+// 540 KB lead Marketo answers with 1006 and an invalid event a few hundred
+// bytes under 1 MiB. Event i is evt-<i>, lead Email(i).
 func makeEvents(n int, mixFraction float64, seed uint64, at time.Time) ([]fixture.Event, map[string]published) {
 	mix := fixture.Mix(n, seed, at)
 	r := rand.New(rand.NewPCG(seed, 0x63686173))
@@ -39,9 +46,15 @@ func makeEvents(n int, mixFraction float64, seed uint64, at time.Time) ([]fixtur
 		if r.Float64() >= mixFraction {
 			e = fixture.Build(i, fixture.KindOK, at, fixture.Sub)
 		}
+		switch i % nearMaxEvery {
+		case nearMaxEvery / 2:
+			e = fixture.Build(i, fixture.KindLargeRole, at, fixture.Sub)
+		case nearMaxEvery/2 + 1:
+			e = fixture.Build(i, fixture.KindNearMaxInvalid, at, fixture.Sub)
+		}
 		evs[i] = e
 		p := published{Kind: e.Kind, Email: fixture.Email(i)}
-		if e.Kind == "invalid" {
+		if e.Kind == "invalid" || e.Kind == fixture.KindNearMaxInvalid {
 			p.Email = ""
 		}
 		meta[e.ID] = p

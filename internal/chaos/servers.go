@@ -73,9 +73,17 @@ func (c *cluster) natsURL() string   { return fmt.Sprintf("nats://127.0.0.1:%d",
 func (c *cluster) redisAddr() string { return fmt.Sprintf("127.0.0.1:%d", c.redisPort) }
 func (c *cluster) redisURL() string  { return "redis://" + c.redisAddr() + "/0" }
 
+// natsMaxPayload is the chaos server's max_payload: a stock server's 1 MiB,
+// written down so that a changed default cannot hide an oversized message.
+const natsMaxPayload = 1 << 20
+
 // startNATS runs nats-server on its port and store dir, the same on every restart.
 func (c *cluster) startNATS() error {
-	args := []string{"-js", "-sd", filepath.Join(c.dir, "jetstream"), "-a", "127.0.0.1", "-p", strconv.Itoa(c.natsPort)}
+	conf := filepath.Join(c.dir, "nats-server.conf")
+	if err := os.WriteFile(conf, []byte("max_payload: "+strconv.Itoa(natsMaxPayload)+"\n"), 0o600); err != nil {
+		return err
+	}
+	args := []string{"-c", conf, "-js", "-sd", filepath.Join(c.dir, "jetstream"), "-a", "127.0.0.1", "-p", strconv.Itoa(c.natsPort)}
 	p, err := startProc("nats-server", filepath.Join(c.dir, "nats-server.log"), c.bins.NATS, args, nil)
 	if err != nil {
 		return err
