@@ -237,6 +237,13 @@ func TestAlertsFire(t *testing.T) {
 			{`repost_limits_state_lost_total{subscription="123-ABC-456",pod="b"}`, "0+1x30"},
 			{`repost_limits_state_lost_total{subscription="456-DEF-789",pod="a"}`, "2+0x30"},
 		}, 30, []string{`{subscription="123-ABC-456"}`}}, // a loss within the hour; old ones do not fire
+		{"RepostNATSDisconnected", []seriesSpec{
+			{`repost_nats_connected{instance="a"}`, "0+0x5"},
+			{`repost_nats_connected{instance="b"}`, "1+0x5"},
+		}, 5, []string{`{instance="a"}`}}, // one alert per replica cut off
+		{"RepostNATSDisconnected", []seriesSpec{
+			{`repost_nats_connected{instance="a"}`, "1+-1x1"},
+		}, 1, nil}, // down since the last sample only: not yet a minute
 	}
 	rules := map[string]struct {
 		expr string

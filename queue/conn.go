@@ -33,7 +33,9 @@ type Options struct {
 	MaxAge   time.Duration         // age limit of POSTOUT_FAILED; 14 days when 0
 	DupeWin  time.Duration         // de-duplication window of outcome and parked streams; 24 h when 0
 	AckWait  time.Duration         // consumers' ack wait; 2 min when 0
-	OnStatus func(connected bool)  // told when the connection drops or returns
+	// PublishTimeout fails a publication JetStream has not acknowledged
+	// by then (its stream leader died holding it); 20 s when 0.
+	PublishTimeout time.Duration
 }
 
 // Queue is a connection to JetStream with repost's subjects.
@@ -44,6 +46,7 @@ type Queue struct {
 	opts     Options
 	events   jetstream.KeyValue
 	denied   *denials
+	watch    *connWatch
 
 	mu     sync.Mutex
 	failed jetstream.Stream // the failed stream's handle, once looked up
@@ -78,12 +81,8 @@ func Connect(ctx context.Context, o Options) (*Queue, error) {
 	}
 	denied := &denials{}
 	nopts = append(nopts, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { denied.record(err) }))
-	if o.OnStatus != nil {
-		nopts = append(nopts,
-			nats.DisconnectErrHandler(func(*nats.Conn, error) { o.OnStatus(false) }),
-			nats.ReconnectHandler(func(*nats.Conn) { o.OnStatus(true) }),
-			nats.ConnectHandler(func(*nats.Conn) { o.OnStatus(true) }))
-	}
+	watch := &connWatch{}
+	nopts = append(nopts, watch.options()...)
 	nc, err := nats.Connect(o.URL, nopts...)
 	if err != nil {
 		return nil, fmt.Errorf("queue: connect: %w", redactURLError(err, o.Password))
@@ -94,12 +93,13 @@ func Connect(ctx context.Context, o Options) (*Queue, error) {
 	}
 	// A publication the server drops (refused, or lost with a server) gets
 	// no answer: without a timeout its batch would wait forever.
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(publishTimeout))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(orDefault(o.PublishTimeout, publishTimeout)))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("queue: jetstream: %w", err)
 	}
-	return &Queue{NC: nc, JS: js, Subjects: Subjects{Prefix: o.Prefix}, opts: o, denied: denied}, nil
+	watch.connected(nc)
+	return &Queue{NC: nc, JS: js, Subjects: Subjects{Prefix: o.Prefix}, opts: o, denied: denied, watch: watch}, nil
 }
 
 func waitConnected(ctx context.Context, nc *nats.Conn, url string) error {

@@ -184,6 +184,7 @@ func New(q *queue.Queue, lim Limiter, pol Decider, cfg Config) (*Worker, error) 
 	cfg.defaults()
 	w := &Worker{q: q, lim: lim, pol: pol, cfg: cfg, log: cfg.Logger,
 		m: newMetrics(cfg.Registerer), subs: map[string]*subRunner{}, halts: map[string]string{}}
+	w.watchNATS(cfg.Registerer)
 	for _, s := range cfg.Subscriptions {
 		if s.ID == "" || s.Client == nil {
 			return nil, fmt.Errorf("worker: subscription %q needs an ID and a client", s.ID)

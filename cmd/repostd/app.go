@@ -116,15 +116,8 @@ func (a *app) connectNATS(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	opts := connect.QueueOptions(a.cfg, url, "repostd")
-	opts.OnStatus = func(up bool) {
-		if up {
-			a.log.Info("NATS connected")
-		} else {
-			a.log.Warn("NATS disconnected; reconnecting")
-		}
-	}
-	q, err := queue.Connect(cctx, opts)
+	// The worker logs and counts disconnects and reconnects (repost_nats_connected).
+	q, err := queue.Connect(cctx, connect.QueueOptions(a.cfg, url, "repostd"))
 	if err != nil {
 		return err
 	}

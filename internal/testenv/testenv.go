@@ -1,6 +1,7 @@
 // Package testenv starts the real servers repost's tests run against: an
-// embedded nats-server with JetStream, a throwaway redis-server on a free
-// port, and the Marketo simulator; and it polls for conditions instead of
+// embedded nats-server with JetStream (alone, or a 3-server cluster routed on
+// loopback), a throwaway redis-server on a free port, and the Marketo
+// simulator; and it polls for conditions instead of
 // sleeping a fixed time.
 package testenv
 
