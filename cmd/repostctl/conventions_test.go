@@ -110,3 +110,22 @@ func TestHelpNamesNoInternalDocuments(t *testing.T) {
 		t.Errorf("visited %d commands", seen)
 	}
 }
+
+// parked summary --limit says when the total was cut, and only then.
+func TestSummaryLimitSaysWhenCut(t *testing.T) {
+	h := parkedMix(t) // 10 parked leads
+	for _, tt := range []struct {
+		limit string
+		total string
+		cut   bool
+	}{{"4", "4 parked leads", true}, {"10", "10 parked leads", false}, {"0", "10 parked leads", false}} {
+		out := h.mustRun("parked", "summary", "--limit", tt.limit)
+		if !strings.Contains(out, tt.total) || strings.Contains(out, "total is cut") != tt.cut {
+			t.Errorf("--limit %s:\n%s", tt.limit, out)
+		}
+		_, errOut, err := h.run(context.Background(), "parked", "summary", "--limit", tt.limit, "-o", "json")
+		if err != nil || strings.Contains(errOut, "total is cut") != tt.cut {
+			t.Errorf("--limit %s -o json: %v, stderr %q", tt.limit, err, errOut)
+		}
+	}
+}

@@ -39,7 +39,15 @@ func newSummaryCmd(e *env, g *globals) *cobra.Command {
 			}
 			defer s.close()
 			byKey := map[[3]string]*group{}
+			// The limit is counted here, so that a cut total is told.
+			limit, counted, cut := f.limit, 0, false
+			f.limit = 0
 			err = scanParked(c.Context(), s.q, f, e.warn, func(en entry) error {
+				if limit > 0 && counted == limit {
+					cut = true
+					return errStop
+				}
+				counted++
 				p := en.P
 				k := [3]string{p.Subscription, string(p.Parked.Code), p.Parked.Field}
 				gr := byKey[k]
@@ -54,10 +62,23 @@ func newSummaryCmd(e *env, g *globals) *cobra.Command {
 				return err
 			}
 			groups := sortGroups(byKey)
+			note := ""
+			if cut {
+				note = fmt.Sprintf("counted the oldest %s matching leads only (--limit %d): more are parked; the total is cut", thousands(limit), limit)
+			}
 			if g.json() {
+				if note != "" {
+					e.warn(note)
+				}
 				return writeJSON(e.stdout, groups)
 			}
-			return printSummary(e.stdout, groups)
+			if err := printSummary(e.stdout, groups); err != nil {
+				return err
+			}
+			if note != "" {
+				_, err = fmt.Fprintln(e.stdout, note)
+			}
+			return err
 		},
 	}
 	ff.register(c.Flags(), 0)

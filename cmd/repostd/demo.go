@@ -79,9 +79,16 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.run(runCtx) }()
-	if a.ui != nil {
-		fmt.Fprintf(stdout, "console: http://%s%s (read-only)\n\n", a.ln.Addr(), console.Prefix)
+	cfgPath, err := writeDemoConfig(o.dataDir)
+	if err != nil {
+		stop()
+		<-done
+		return err
 	}
+	if a.ui != nil {
+		fmt.Fprintf(stdout, "console: http://%s%s (read-only)\n", a.ln.Addr(), console.Prefix)
+	}
+	fmt.Fprintf(stdout, "metrics: http://%s/metrics\nwatch it: go run ./cmd/repostctl --config %s status --watch\n\n", a.ln.Addr(), cfgPath)
 
 	d := &demo{o: o, a: a, sim: sim, out: stdout, log: log}
 	report, derr := d.drive(runCtx)
@@ -90,7 +97,8 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		derr = err
 	}
 	if report != nil {
-		report.print(stdout, o.dataDir)
+		report.print(stdout, cfgPath)
+		printAfterDemo(stdout, o.dataDir, cfgPath, a.ln.Addr().String())
 	}
 	if derr != nil && errors.Is(derr, context.Canceled) && ctx.Err() != nil {
 		return nil // interrupted by the user: the summary says how far it got
@@ -138,6 +146,47 @@ func demoConfig(dataDir, simURL string) *config.Config {
 		Limits: config.Limits{DailyQuota: 50000, CallsPerWindow: 100, Window: 20 * time.Second, MaxConcurrency: 10},
 	}}
 	return &cfg
+}
+
+// demoSimAddr is where marketo-sim listens by default: the configuration
+// the demo leaves behind points there, its own simulator having stopped.
+const demoSimAddr = "127.0.0.1:8089"
+
+// writeDemoConfig leaves a configuration in the data directory, so that
+// repostd can be started on the demo's data again and repostctl can target
+// it. The client secret is the simulator's public default.
+func writeDemoConfig(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "repost.yaml")
+	c := demoConfig(dataDir, "http://"+demoSimAddr).Subscriptions[0]
+	body := fmt.Sprintf(`# Written by repostd demo. Start repostd on the demo's data again with
+#   go run ./cmd/marketo-sim &        (the demo's own simulator stopped with it)
+#   go run ./cmd/repostd --config %[1]s
+dataDir: %[2]q
+http: {addr: "127.0.0.1:8080"}
+subscriptions:
+  - id: %[3]s
+    endpoint: %[4]s
+    clientID: %[5]s
+    clientSecret: %[6]s
+    allowInsecure: true
+    limits: {dailyQuota: %[7]d, callsPerWindow: %[8]d, window: %[9]s, maxConcurrency: %[10]d}
+`, path, dataDir, c.ID, c.Endpoint, c.ClientID, c.ClientSecret.Reveal(),
+		c.Limits.DailyQuota, c.Limits.CallsPerWindow, c.Limits.Window, c.Limits.MaxConcurrency)
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		return "", fmt.Errorf("demo config: %w", err)
+	}
+	return path, nil
+}
+
+// printAfterDemo says where the data stays and how to go on with it.
+func printAfterDemo(w io.Writer, dataDir, cfgPath, addr string) {
+	fmt.Fprintf(w, "\nWhile the demo ran: metrics at http://%s/metrics, console at http://%s%s\n", addr, addr, console.Prefix)
+	fmt.Fprintf(w, "The data directory is kept: %s\n", dataDir)
+	fmt.Fprintf(w, "Start repostd on it again, so that a requeue is processed (the demo's simulator stopped with it):\n")
+	fmt.Fprintf(w, "  go run ./cmd/marketo-sim --addr %s &\n", demoSimAddr)
+	fmt.Fprintf(w, "  go run ./cmd/repostd --config %s\n", cfgPath)
+	fmt.Fprintf(w, "then see the pipeline live:\n  go run ./cmd/repostctl --config %s status --watch\n", cfgPath)
+	fmt.Fprintf(w, "(without a repostd running, repostctl --offline reads what it left)\n")
 }
 
 // logged keeps zap imported for the demo's own lines.

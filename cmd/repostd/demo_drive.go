@@ -176,7 +176,7 @@ func (d *demo) report(start time.Time, published int) *demoReport {
 	return r
 }
 
-func (r *demoReport) print(w io.Writer, dataDir string) {
+func (r *demoReport) print(w io.Writer, cfgPath string) {
 	fmt.Fprintf(w, "\nSummary after %.1fs\n", r.elapsed.Seconds())
 	fmt.Fprintf(w, "  events published  %d; with an outcome %d; duplicate outcomes %d\n", r.published, r.done, r.dupes)
 	fmt.Fprintf(w, "  outcomes by code:\n")
@@ -200,10 +200,10 @@ func (r *demoReport) print(w io.Writer, dataDir string) {
 	for _, k := range sortedKeys(r.parked) {
 		fmt.Fprintf(w, "    %-40s %5d\n", k, r.parked[k])
 	}
-	fmt.Fprintf(w, "\nLook at what was parked, fix the mapping, replay:\n")
-	fmt.Fprintf(w, "  go run ./cmd/repostctl --data-dir %s parked summary\n", dataDir)
-	fmt.Fprintf(w, "  go run ./cmd/repostctl --data-dir %s parked list --code 1006\n", dataDir)
-	fmt.Fprintf(w, "  go run ./cmd/repostctl --data-dir %s parked requeue --code 1006 --rename-field role=jobTitle --dry-run\n", dataDir)
+	fmt.Fprintf(w, "\nLook at what was parked, fix the mapping, replay (once repostd runs again, as below; or add --offline):\n")
+	fmt.Fprintf(w, "  go run ./cmd/repostctl --config %s parked summary\n", cfgPath)
+	fmt.Fprintf(w, "  go run ./cmd/repostctl --config %s parked list --code 1006\n", cfgPath)
+	fmt.Fprintf(w, "  go run ./cmd/repostctl --config %s parked requeue --code 1006 --rename-field role=jobTitle --dry-run\n", cfgPath)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/leadops/repost/config"
 )
 
 func TestRunUsage(t *testing.T) {
@@ -43,7 +47,8 @@ func TestRunBadConfigNamesTheField(t *testing.T) {
 // summary says so.
 func TestDemo(t *testing.T) {
 	var out, errb bytes.Buffer
-	err := run(context.Background(), []string{"demo", "--events", "400", "--pace", "0", "--data-dir", t.TempDir()},
+	dir := t.TempDir()
+	err := run(context.Background(), []string{"demo", "--events", "400", "--pace", "0", "--data-dir", dir},
 		func(string) string { return "" }, &out, &errb)
 	if err != nil {
 		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errb.String())
@@ -52,12 +57,25 @@ func TestDemo(t *testing.T) {
 		"events published  400; with an outcome 400; duplicate outcomes 0",
 		"limit violations caused by repost: 606=0 607=0 615=0 413=0",
 		"field role",
-		"repostctl --data-dir",
+		"repostctl --config " + dir + "/repost.yaml parked summary",
 		"console: http://127.0.0.1:",
+		"metrics: http://127.0.0.1:",
+		"/metrics, console at http://127.0.0.1:",
+		"The data directory is kept: " + dir,
+		"go run ./cmd/repostd --config " + dir + "/repost.yaml",
+		"repostctl --config " + dir + "/repost.yaml status --watch",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
+	}
+	// The configuration it leaves starts repostd on the same data.
+	cfg, err := config.Load(dir+"/repost.yaml", nil)
+	if err != nil || cfg.DataDir != dir || len(cfg.Subscriptions) != 1 || cfg.Subscriptions[0].Endpoint != "http://"+demoSimAddr {
+		t.Errorf("the demo's configuration: %v %+v", err, cfg)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "repostd.log")); err != nil {
+		t.Errorf("the data directory was not kept: %v", err)
 	}
 }
 
