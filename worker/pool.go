@@ -12,7 +12,7 @@ import (
 // waited one linger. Only the send loop takes batches; the fetch loop adds.
 type pool struct {
 	maxRecords, maxBytes int
-	linger               time.Duration
+	linger, backlogHold  time.Duration
 
 	mu      sync.Mutex
 	groups  map[string][]*item // by group key, in arrival order
@@ -29,8 +29,10 @@ type pool struct {
 	taken    chan struct{} // cap 1: events left the pool
 }
 
-func newPool(maxRecords, maxBytes int, linger time.Duration) *pool {
-	return &pool{maxRecords: maxRecords, maxBytes: maxBytes, linger: linger,
+// newPool makes a pool; backlogHold is the longest a backlog being
+// delivered holds a partial batch while no call is in flight.
+func newPool(maxRecords, maxBytes int, linger, backlogHold time.Duration) *pool {
+	return &pool{maxRecords: maxRecords, maxBytes: maxBytes, linger: linger, backlogHold: backlogHold,
 		groups: map[string][]*item{}, busy: map[string]int{},
 		added: make(chan struct{}, 1), taken: make(chan struct{}, 1)}
 }
@@ -105,12 +107,11 @@ func (p *pool) candidate(items []*item) (b *batch, picked []int, closed bool) {
 }
 
 // backlogLingers bounds how long a backlog being delivered holds a partial
-// batch while no call is in flight (at least backlogHold): an idle
-// subscription never has a backlog, so its latency is one linger.
-const (
-	backlogLingers = 5
-	backlogHold    = time.Second
-)
+// batch while no call is in flight (at least backlogHold, a window: a
+// backlog's events are late already, and a call spent half empty now is a
+// call the window lacks later): an idle subscription never has a backlog,
+// so its latency is one linger.
+const backlogLingers = 5
 
 func (p *pool) sendable(b *batch, closed bool, first, now time.Time) bool {
 	if closed || b.records >= p.maxRecords {
@@ -130,7 +131,7 @@ func (p *pool) hold() (time.Duration, bool) {
 	case p.inflight > 0:
 		return 0, false
 	}
-	return max(backlogLingers*p.linger, backlogHold), true
+	return max(backlogLingers*p.linger, p.backlogHold), true
 }
 
 func (p *pool) isBusy(it *item) bool {

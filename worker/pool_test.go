@@ -9,7 +9,10 @@ import (
 	"github.com/leadops/repost"
 )
 
-const testLinger = 200 * time.Millisecond
+const (
+	testLinger = 200 * time.Millisecond
+	testHold   = 2 * time.Second
+)
 
 func syncItem(t *testing.T, email string, extra string) *item {
 	t.Helper()
@@ -27,7 +30,7 @@ func pushItem(t *testing.T, email string) *item {
 func TestPoolLoneEventAndBurstLeaveAfterLinger(t *testing.T) {
 	for _, n := range []int{1, 10} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			p := newPool(300, 1_000_000, testLinger)
+			p := newPool(300, 1_000_000, testLinger, testHold)
 			t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 			var items []*item
 			for i := range n {
@@ -59,7 +62,7 @@ func TestPoolLoneEventAndBurstLeaveAfterLinger(t *testing.T) {
 func TestPoolBatchThatCannotFillLeavesAtOnce(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	t.Run("300 records", func(t *testing.T) {
-		p := newPool(300, 1_000_000, testLinger)
+		p := newPool(300, 1_000_000, testLinger, testHold)
 		var items []*item
 		for i := range 350 {
 			items = append(items, syncItem(t, fmt.Sprintf("full%d@x.com", i), ""))
@@ -76,7 +79,7 @@ func TestPoolBatchThatCannotFillLeavesAtOnce(t *testing.T) {
 		}
 	})
 	t.Run("bytes", func(t *testing.T) {
-		p := newPool(300, 1_000_000, testLinger)
+		p := newPool(300, 1_000_000, testLinger, testHold)
 		big := `,"note":"` + strings.Repeat("x", 400_000) + `"`
 		p.add([]*item{syncItem(t, "b1@x.com", big), syncItem(t, "b2@x.com", big), syncItem(t, "b3@x.com", big)}, t0)
 		if ok, _ := p.ready(t0); !ok {
@@ -90,7 +93,7 @@ func TestPoolBatchThatCannotFillLeavesAtOnce(t *testing.T) {
 		}
 	})
 	t.Run("lookup clash", func(t *testing.T) {
-		p := newPool(300, 1_000_000, testLinger)
+		p := newPool(300, 1_000_000, testLinger, testHold)
 		p.add([]*item{syncItem(t, "same@x.com", ""), syncItem(t, "SAME@x.com", "")}, t0)
 		if ok, _ := p.ready(t0); !ok {
 			t.Fatal("a call that cannot take the second event waits")
@@ -118,7 +121,7 @@ func TestPoolBatchThatCannotFillLeavesAtOnce(t *testing.T) {
 // longest, with everything that group holds (up to 300).
 func TestPoolFillsAtGrantFromTheOldestGroup(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
-	p := newPool(300, 1_000_000, testLinger)
+	p := newPool(300, 1_000_000, testLinger, testHold)
 	p.add([]*item{pushItem(t, "p0@x.com")}, t0)
 	for i := range 100 {
 		p.add([]*item{syncItem(t, fmt.Sprintf("s%d@x.com", i), "")}, t0.Add(time.Duration(i+1)*time.Millisecond))
@@ -142,7 +145,7 @@ func TestPoolFillsAtGrantFromTheOldestGroup(t *testing.T) {
 // comes (or the pool is full), the linger rules again.
 func TestPoolWaitsForABacklogBeingDelivered(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
-	p := newPool(300, 1_000_000, testLinger)
+	p := newPool(300, 1_000_000, testLinger, testHold)
 	p.setIncoming(true)
 	for i := range 420 {
 		p.add([]*item{syncItem(t, fmt.Sprintf("bk%d@x.com", i), "")}, t0)
@@ -155,7 +158,7 @@ func TestPoolWaitsForABacklogBeingDelivered(t *testing.T) {
 		t.Fatalf("a partial batch left while a call is in flight and a backlog is coming (wait %s)", wait)
 	}
 	p.done(call.allKeys())
-	bound := max(backlogLingers*testLinger, backlogHold)
+	bound := max(backlogLingers*testLinger, testHold)
 	if ok, wait := p.ready(t0.Add(testLinger)); ok || wait != bound-testLinger {
 		t.Fatalf("a partial batch left at its linger while its backlog was being delivered (wait %s)", wait)
 	}
