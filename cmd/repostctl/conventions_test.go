@@ -129,3 +129,31 @@ func TestSummaryLimitSaysWhenCut(t *testing.T) {
 		}
 	}
 }
+
+// requeue refuses to republish mapping-code leads unchanged without
+// --no-fix, and says when no repostd is running to take them.
+func TestRequeueWarnsMappingCodesWithoutFix(t *testing.T) {
+	h := newHarness(t, "https://123-ABC-456.mktorest.com", fixture.Sub)
+	for i := 0; i < 3; i++ {
+		h.park(fixture.Sub, i, "field-role", repost.ParkInfo{Code: "1006", Reason: "Field 'role' not found", Field: "role", ParkedAt: fixedNow})
+	}
+	h.park(fixture.Sub, 3, "transient", repost.ParkInfo{Code: "retries-exhausted", Reason: "604 ten times", ParkedAt: fixedNow})
+	_, errOut, err := h.run(context.Background(), "parked", "requeue", "--code", "1006")
+	if exitCode(err, nopWriter{}) != 2 || !strings.Contains(err.Error(), "1006 ×3") || !strings.Contains(err.Error(), "--no-fix") {
+		t.Errorf("requeue of 1006 without a fix: %v, want exit 2 naming 1006 ×3 and --no-fix\n%s", err, errOut)
+	}
+	if got := h.count(queue.StreamParked); got != 4 {
+		t.Fatalf("%d parked after the refusal, want 4", got)
+	}
+	// Not a mapping code: no fix needed; no repostd runs: said.
+	_, errOut, err = h.run(context.Background(), "parked", "requeue", "--code", "retries-exhausted")
+	if err != nil || !strings.Contains(errOut, "no repostd is running") {
+		t.Errorf("requeue of retries-exhausted: %v\n%s", err, errOut)
+	}
+	if out := h.mustRun("parked", "requeue", "--code", "1006", "--no-fix"); !strings.Contains(out, "requeued 3 of 3 leads") {
+		t.Errorf("requeue --no-fix: %s", out)
+	}
+	if got := h.count(queue.StreamParked); got != 0 {
+		t.Errorf("%d parked after the requeues, want 0", got)
+	}
+}

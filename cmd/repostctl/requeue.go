@@ -25,6 +25,7 @@ type requeueOpts struct {
 	rate   float64
 	actor  string
 	reason string
+	noFix  bool // requeue mapping-code leads unchanged (checkRequeue)
 }
 
 func newRequeueCmd(e *env, g *globals) *cobra.Command {
@@ -49,6 +50,9 @@ interrupted requeue can simply be run again.`,
 			}
 			defer s.close()
 			r.q = s.q
+			if err := checkRequeue(c.Context(), e, s.q, r.f, r.t, o); err != nil {
+				return err
+			}
 			return r.run(c.Context())
 		},
 	}
@@ -60,6 +64,7 @@ interrupted requeue can simply be run again.`,
 	fs.IntVar(&o.show, "show", 3, "with --dry-run: how many diffs to show")
 	fs.Float64Var(&o.rate, "rate", 200, "leads per second at most (0: no limit)")
 	fs.StringVar(&o.reason, "reason", "", "why, recorded in the requeued outcomes")
+	fs.BoolVar(&o.noFix, "no-fix", false, "requeue leads parked for a mapping or data fix unchanged (the fix was made elsewhere)")
 	actorFlag(fs, e, &o.actor)
 	return c
 }
