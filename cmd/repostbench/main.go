@@ -34,6 +34,7 @@ type options struct {
 	micro                    bool
 	cpuprofile, memprofile   string
 	only                     string
+	mixed                    int
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -48,10 +49,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds of the throughput figures, interleaved; the median of each is reported")
 	fs.IntVar(&o.backlog, "backlog", 1000000, "events of the backlog whose peak RSS is measured")
 	fs.IntVar(&o.drain, "drain", 100000, "events of the three-replica drain under Marketo's limits")
+	fs.IntVar(&o.mixed, "mixed", 40000, "events of the mixed three-replica drain under a binding window")
 	fs.BoolVar(&o.micro, "micro", true, "include the go test micro-benchmarks of quota and marketo")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the end-to-end throughput run")
 	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile of the end-to-end throughput run")
-	fs.StringVar(&o.only, "only", "", "run only this figure (throughput or backlog), print it, write no report")
+	fs.StringVar(&o.only, "only", "", "run only this figure (throughput, backlog or mixed: the mixed drain and idle latency), print it, write no report")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,6 +66,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		say("  peak RSS %.0f MiB, %.0f events/s", float64(rep.Backlog.PeakRSS)/(1<<20), rep.Backlog.PerSecond)
 		return nil
+	}
+	if o.only == "mixed" {
+		return measureSendPath(ctx, o, rep, say)
 	}
 	say("throughput: raw JetStream consume+ack versus end to end, %d events each", o.events)
 	if err := measureThroughput(ctx, o.events, max(1, o.rounds), profiles{o.cpuprofile, o.memprofile}, rep); err != nil {
@@ -83,6 +88,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	say("  %.1f leads per call, %.0f%% of the allowed calls per window used, 606=%d 615=%d",
 		rep.Drain.LeadsPerCall, 100*rep.Drain.WindowUse, rep.Drain.Caused606, rep.Drain.Caused615)
 	if err := os.WriteFile(o.svg, plotSVG(rep.Drain), 0o644); err != nil {
+		return err
+	}
+
+	if err := measureSendPath(ctx, o, rep, say); err != nil {
 		return err
 	}
 
@@ -120,4 +129,22 @@ func joinArgs(args []string) string {
 		s += a
 	}
 	return s
+}
+
+// measureSendPath measures the mixed drain under a binding window and the
+// idle latency of a lone event and a burst of 10.
+func measureSendPath(ctx context.Context, o options, rep *report, say func(string, ...any)) error {
+	say("mixed drain: three replicas, %d Sync+Push events, simulator allowing 3 calls / 2 s, 5%% 604s", o.mixed)
+	if err := measureMixed(ctx, o.mixed, rep); err != nil {
+		return fmt.Errorf("mixed drain: %w", err)
+	}
+	m := rep.Mixed
+	say("  %.1f leads per call (%d calls, %d needed), %.0f s = %.2fx the physical minimum %.0f s, 606=%d 615=%d",
+		m.LeadsPerCall, m.Calls, m.Needed, m.Seconds, m.Seconds/max(m.Minimum, 1e-9), m.Minimum, m.Caused606, m.Caused615)
+	say("idle latency: a lone event and a burst of 10, publish to arrival at the simulator")
+	if err := measureIdle(ctx, 5, rep); err != nil {
+		return fmt.Errorf("idle latency: %w", err)
+	}
+	say("  lone %s, burst of 10 %s (linger %s)", rep.Idle.Lone.Round(time.Millisecond), rep.Idle.Burst.Round(time.Millisecond), rep.Idle.Linger)
+	return nil
 }
