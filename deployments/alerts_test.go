@@ -270,7 +270,8 @@ func TestDashboard(t *testing.T) {
 	}
 	for _, want := range []string{"repost_events_total", "repost_marketo_calls_total", "repost_leads_per_call",
 		"repost_admission_wait_seconds", "repost_quota_used", "repost_quota_limit", "repost_parked_total",
-		"repost_inflight_events", "repost_subscription_halted", "repost_subscription_paused", "repost_backlog_events"} {
+		"repost_inflight_events", "repost_subscription_halted", "repost_subscription_paused", "repost_backlog_events",
+		"repost_nats_connected", "repost_limits_store_up"} {
 		if !families[want] {
 			t.Errorf("no panel shows %s", want)
 		}
