@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/time/rate"
@@ -25,7 +26,8 @@ type requeueOpts struct {
 	rate   float64
 	actor  string
 	reason string
-	noFix  bool // requeue mapping-code leads unchanged (checkRequeue)
+	noFix  bool          // requeue mapping-code leads unchanged (checkRequeue)
+	wait   time.Duration // follow the requeued leads to their outcomes (waitRequeued)
 }
 
 func newRequeueCmd(e *env, g *globals) *cobra.Command {
@@ -53,7 +55,11 @@ interrupted requeue can simply be run again.`,
 			if err := checkRequeue(c.Context(), e, s.q, r.f, r.t, o); err != nil {
 				return err
 			}
-			return r.run(c.Context())
+			start := e.now()
+			if err := r.run(c.Context()); err != nil || o.wait <= 0 || o.dryRun {
+				return err
+			}
+			return waitRequeued(c.Context(), e, s.q, r.published, start, o.wait)
 		},
 	}
 	fs := c.Flags()
@@ -64,6 +70,7 @@ interrupted requeue can simply be run again.`,
 	fs.IntVar(&o.show, "show", 3, "with --dry-run: how many diffs to show")
 	fs.Float64Var(&o.rate, "rate", 200, "leads per second at most (0: no limit)")
 	fs.StringVar(&o.reason, "reason", "", "why, recorded in the requeued outcomes")
+	fs.DurationVar(&o.wait, "wait", 0, "then follow the requeued leads until each has an outcome, for at most this long (e.g. 5m)")
 	fs.BoolVar(&o.noFix, "no-fix", false, "requeue leads parked for a mapping or data fix unchanged (the fix was made elsewhere)")
 	actorFlag(fs, e, &o.actor)
 	return c
@@ -107,6 +114,7 @@ type requeuer struct {
 	size int // leads per chunk
 
 	done, failed, gone, shown int
+	published                 map[string]bool // requeued eventIds, for --wait
 }
 
 func (r *requeuer) run(ctx context.Context) error {
@@ -248,6 +256,12 @@ func (r *requeuer) finish(ctx context.Context, ready []pending) error {
 		return err
 	}
 	r.done += len(ready)
+	if r.published == nil {
+		r.published = map[string]bool{}
+	}
+	for _, p := range ready {
+		r.published[p.rq.newID] = true
+	}
 	return nil
 }
 

@@ -106,3 +106,30 @@ func TestTraceEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// requeue --wait follows what it published to each lead's outcome: a wrong
+// fix re-parks them (with the code), the right one reposts them.
+func TestRequeueWait(t *testing.T) {
+	const n = 6
+	h, _ := newWorkerHarness(t, n)
+	out, errOut, err := h.run(t.Context(), "parked", "requeue", "--code", "1006", "--rename-field", "role=roleTitle", "--rate", "0", "--wait", "30s")
+	if err != nil || !strings.Contains(out, fmt.Sprintf("outcomes: 0 reposted, %d re-parked (1006 ×%d), 0 skipped, 0 still waiting", n, n)) {
+		t.Errorf("wrong fix --wait: %v\n%s\n%s", err, out, errOut)
+	}
+	out, errOut, err = h.run(t.Context(), "parked", "requeue", "--field", "roleTitle", "--rename-field", "roleTitle=jobTitle", "--rate", "0", "--wait", "30s")
+	if err != nil || !strings.Contains(out, fmt.Sprintf("outcomes: %d reposted, 0 re-parked, 0 skipped, 0 still waiting", n)) {
+		t.Errorf("right fix --wait: %v\n%s\n%s", err, out, errOut)
+	}
+}
+
+// With no worker, --wait says how many still wait and fails when it gives up.
+func TestRequeueWaitGivesUp(t *testing.T) {
+	h := newHarness(t, "https://123-ABC-456.mktorest.com", fixture.Sub)
+	for i := 0; i < 2; i++ {
+		h.park(fixture.Sub, i, "transient", repost.ParkInfo{Code: "retries-exhausted", Reason: "604 ten times", ParkedAt: fixedNow})
+	}
+	out, _, err := h.run(t.Context(), "parked", "requeue", "--all", "--wait", "300ms")
+	if exitCode(err, nopWriter{}) != 1 || !strings.Contains(out, "0 reposted, 0 re-parked, 0 skipped, 2 still waiting") {
+		t.Errorf("--wait with no worker: %v\n%s", err, out)
+	}
+}
