@@ -101,7 +101,13 @@ func (w *Worker) drainUnrouted(ctx context.Context, subject, sub string, subject
 		if err := f.flush(context.WithoutCancel(ctx)); err != nil {
 			return err
 		}
-		if p, err = w.q.SaveUnroutedProgress(ctx, subject, p, next-1); errors.Is(err, queue.ErrProgressMoved) {
+		// The batch is parked: its progress is recorded even when a shutdown
+		// began meanwhile, or a subscription added later would start its
+		// consumer before these events and send them a second time.
+		save, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		p, err = w.q.SaveUnroutedProgress(save, subject, p, next-1)
+		cancel()
+		if errors.Is(err, queue.ErrProgressMoved) {
 			if p, err = w.q.UnroutedProgress(ctx, subject); err != nil {
 				return err
 			}
