@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test vet build fuzz chaos bench lint screenshot check-deployments
+.PHONY: test vet build fuzz chaos chaos-cluster bench lint screenshot check-deployments
 
 test: vet
 	$(GO) test -race -timeout 15m $(PKGS)
@@ -40,6 +40,14 @@ CHAOS_JSON ?= bin/chaos.json
 chaos:
 	@mkdir -p $(dir $(CHAOS_JSON))
 	$(GO) run ./cmd/repostchaos -json $(CHAOS_JSON) $(CHAOS_FLAGS)
+
+# The same against a 3-server JetStream cluster (R3): the leaders of
+# POSTOUT_FAILED, of the repost-<sub> consumer and of POSTOUT_OUTCOMES are
+# SIGKILLed in turn and restarted. Not part of `make test`.
+# CHAOS_FLAGS=-short make chaos-cluster is the small version.
+chaos-cluster:
+	@mkdir -p $(dir $(CHAOS_JSON))
+	$(GO) run ./cmd/repostchaos -cluster -json $(CHAOS_JSON) $(CHAOS_FLAGS)
 
 # Fuzzing, 60 s per target (FUZZTIME=10s make fuzz for a quick pass), one worker
 # each: the machine is shared. A crasher is written to the package's

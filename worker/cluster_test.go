@@ -1,8 +1,13 @@
 package worker_test
 
 import (
+	"errors"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/leadops/repost/internal/fixture"
 	"github.com/leadops/repost/internal/testenv"
@@ -91,4 +96,38 @@ func replicasOf(t *testing.T, r *rig, stream string) int {
 		t.Fatal(err)
 	}
 	return info.Config.Replicas
+}
+
+// A replica that starts while its JetStream cluster has no quorum (two
+// servers of three down) waits for it instead of exiting, and drains once
+// the servers are back.
+func TestWorkerStartsWhileClusterHasNoQuorum(t *testing.T) {
+	c := testenv.StartNATSCluster(t)
+	r := &rig{t: t, url: c.URL, pub: testenv.Queue(t, c.URL, queue.Options{Replicas: testenv.ClusterSize})}
+	sim := marketotest.NewServer(marketotest.Options{})
+	t.Cleanup(sim.Close)
+	events := fixture.Mix(50, 15, time.Now().Add(-time.Hour))
+	r.publish(events)
+	q := testenv.Queue(t, c.URL, queue.Options{Replicas: testenv.ClusterSize})
+	c.Shutdown(1)
+	c.Shutdown(2)
+	core, logs := observer.New(zapcore.WarnLevel)
+	r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
+		[]sub{{id: fixture.Sub, sim: sim, limits: defaultLimits, tokens: marketo.NewMemoryTokenStore()}},
+		replicaOptions{conn: q, mod: func(c *worker.Config) { c.Logger = zap.New(core) }})
+	testenv.CheckFor(t, 30*time.Second, func() error {
+		if logs.FilterMessage("JetStream did not answer; retrying").Len() == 0 {
+			return errors.New("no retry logged yet")
+		}
+		return nil
+	})
+	c.Start(1)
+	c.Start(2)
+	r.waitOutcomes(len(events), 90*time.Second)
+	outs := r.outcomes()
+	for _, e := range events {
+		if got := outs[e.ID]; len(got) != 1 {
+			t.Errorf("%s (%s): %d outcomes, want exactly 1", e.ID, e.Kind, len(got))
+		}
+	}
 }

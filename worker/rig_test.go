@@ -73,6 +73,7 @@ type replica struct {
 type replicaOptions struct {
 	ackWait time.Duration
 	queue   queue.Options // how the replica connects (AckWait aside)
+	conn    *queue.Queue  // the replica's connection, made beforehand; nil: a new one
 	mod     func(*worker.Config)
 }
 
@@ -81,7 +82,10 @@ func (r *rig) startReplica(lim worker.Limiter, subs []sub, o replicaOptions) *re
 	r.t.Helper()
 	qo := o.queue
 	qo.AckWait = o.ackWait
-	q := testenv.Queue(r.t, r.url, qo)
+	q := o.conn
+	if q == nil {
+		q = testenv.Queue(r.t, r.url, qo)
+	}
 	pol, err := policy.New(policy.Config{Rand: func() float64 { return 0.5 },
 		Backoff: policy.Backoff{Initial: 50 * time.Millisecond, Max: time.Second, Multiplier: 2, Jitter: 0.5}})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
@@ -210,7 +211,7 @@ func New(q *queue.Queue, lim Limiter, pol Decider, cfg Config) (*Worker, error) 
 // cancelled, and shuts down in the documented order (package doc) before it
 // returns. It returns nil after a clean shutdown.
 func (w *Worker) Run(ctx context.Context) error {
-	if err := w.q.Ensure(ctx); err != nil {
+	if err := w.untilAnswered(ctx, "ensure streams", func() error { return w.q.Ensure(ctx) }); err != nil {
 		return err
 	}
 	// work is cancelled only after in-flight calls had their deadline.
@@ -223,8 +224,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); w.runPauses(ctx) }()
 	for _, s := range w.subs {
-		cons, err := w.q.ConsumerFor(ctx, s.sub.ID)
-		if err != nil {
+		var cons jetstream.Consumer
+		if err := w.untilAnswered(ctx, "consumer of "+s.sub.ID, func() (err error) {
+			cons, err = w.q.ConsumerFor(ctx, s.sub.ID)
+			return err
+		}); err != nil {
 			return err
 		}
 		s.cons = cons

@@ -27,6 +27,15 @@ func TestParseFlags(t *testing.T) {
 				o := c.opts
 				return o.Workers == 2 && o.KillEvery == 5*time.Second && o.Bound == time.Minute && o.Seed == 7 && o.FaultRate == 0.2
 			}},
+		{"cluster", []string{"-short", "-cluster"}, false, func(c cliOptions) bool {
+			o := c.opts
+			return o.Cluster && o.Events == 3000 && o.NATSSignal == "kill" && o.NATSAt == 4*time.Second && o.LeaderGap == 4*time.Second
+		}},
+		{"cluster then an override", []string{"--cluster=true", "-nats-signal", "term", "-leader-gap", "1s"}, false, func(c cliOptions) bool {
+			o := c.opts
+			return o.Cluster && o.Events == 20000 && o.NATSSignal == "term" && o.LeaderGap == time.Second
+		}},
+		{"no cluster", []string{"-cluster=false"}, false, func(c cliOptions) bool { return !c.opts.Cluster && c.opts.NATSSignal == "term" }},
 		{"unknown flag", []string{"-nope"}, true, nil},
 		{"bad value", []string{"-events", "0"}, true, nil},
 		{"bad signal", []string{"-nats-signal", "hup"}, true, nil},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/leadops/repost/internal/chaos"
 )
@@ -17,23 +18,23 @@ type cliOptions struct {
 	keep     bool
 }
 
-// parseFlags starts from chaos.Full, or chaos.Short with -short, and applies
-// the flags given.
+// parseFlags starts from chaos.Full, or chaos.Short with -short, made a
+// cluster run with -cluster (chaos.WithCluster), and applies the flags given.
 func parseFlags(args []string, stderr io.Writer) (cliOptions, error) {
-	short := false
-	for _, a := range args {
-		if a == "-short" || a == "--short" || a == "-short=true" || a == "--short=true" {
-			short = true
-		}
-	}
+	short, cluster := boolFlag(args, "short"), boolFlag(args, "cluster")
 	c := cliOptions{opts: chaos.Full()}
 	if short {
 		c.opts = chaos.Short()
+	}
+	if cluster {
+		c.opts = chaos.WithCluster(c.opts)
 	}
 	o := &c.opts
 	fs := flag.NewFlagSet("repostchaos", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Bool("short", short, "the short version (3,000 events, a kill every 2 s), as `make test` runs it")
+	fs.Bool("cluster", cluster, "3 nats-server routed, R3 streams; kill the leaders of POSTOUT_FAILED, the consumer and POSTOUT_OUTCOMES in turn (from nats-at on)")
+	fs.DurationVar(&o.LeaderGap, "leader-gap", o.LeaderGap, "-cluster: wait this long after a restarted server caught up before the next leader kill")
 	fs.IntVar(&o.Events, "events", o.Events, "failed events published")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "repostd replicas")
 	fs.Float64Var(&o.MixFraction, "mix", o.MixFraction, "share of events from the demo's mix (parked, skipped, rejected paths)")
@@ -68,6 +69,18 @@ func parseFlags(args []string, stderr io.Writer) (cliOptions, error) {
 		return c, &usageError{err}
 	}
 	return c, nil
+}
+
+// boolFlag reports whether args set the boolean flag name, which decides
+// the defaults the other flags start from.
+func boolFlag(args []string, name string) bool {
+	for _, a := range args {
+		switch strings.TrimLeft(a, "-") {
+		case name, name + "=true":
+			return strings.HasPrefix(a, "-")
+		}
+	}
+	return false
 }
 
 // run is the whole command; main adds signals and the exit code.

@@ -103,6 +103,8 @@ func TestEvaluate(t *testing.T) {
 		{"lease left", func(e *evidence) { e.leases = 1 }, "no lease left after its TTL"},
 		{"secret logged", func(e *evidence) { e.secretInLogs = true }, "client secret absent from every log"},
 		{"no Redis restart", func(e *evidence) { e.chaos.RedisRestarts = 0 }, "chaos happened during the drain"},
+		{"cluster run with its three leader kills", func(e *evidence) { e.natsRestarts, e.chaos.NATSRestarts = 3, 3 }, ""},
+		{"cluster run with one leader kill only", func(e *evidence) { e.natsRestarts = 3 }, "chaos happened during the drain"},
 		{"restart after the drain", func(e *evidence) {
 			late := t0.Add(30 * time.Second) // before the NATS restart
 			e.chaos.DrainedAt = &late

@@ -31,6 +31,8 @@ type Options struct {
 	Concurrency int           // calls in flight
 	Latency     time.Duration // simulator latency per call
 	Short       bool          // recorded in the report
+	Cluster     bool          // 3 nats-server routed, R3 streams; leaders are killed instead of one NATS restart
+	LeaderGap   time.Duration // -cluster: from a restarted leader's streams being current to the next leader kill
 	Dir         string        // work directory (logs, stores); a temp dir when empty
 	ModuleRoot  string        // the repost module; found with `go env GOMOD` when empty
 	Progress    io.Writer     // progress lines; nil: none
@@ -66,6 +68,27 @@ func Short() Options {
 	return o
 }
 
+// WithCluster turns o into a cluster run: three nats-server processes with
+// routes on loopback, the streams and the bucket with three replicas, and,
+// instead of one NATS restart, the servers leading POSTOUT_FAILED, then the
+// subscription's consumer, then POSTOUT_OUTCOMES SIGKILLed in turn, from
+// half-way to NATSAt on, each restarted after Downtime and caught up
+// (at most 30 s) before the next; the bound is doubled.
+func WithCluster(o Options) Options {
+	o.Cluster, o.NATSSignal = true, "kill"
+	o.NATSAt /= 2
+	o.LeaderGap = 2 * o.KillEvery
+	o.Bound *= 2 // each restarted server catches up before the next kill
+	return o
+}
+
+func (o Options) replicas() int {
+	if o.Cluster {
+		return ClusterSize
+	}
+	return 1
+}
+
 // ConfigError names a bad option.
 type ConfigError struct {
 	Field, Reason string
@@ -94,8 +117,8 @@ func (o Options) Validate() error {
 		return &ConfigError{"mixFraction", "must be within [0, 1]"}
 	case o.FaultRate < 0 || o.FaultRate > 0.9:
 		return &ConfigError{"faultRate", "must be within [0, 0.9]"}
-	case o.RedisAt < 0 || o.NATSAt < 0 || o.Downtime < 0 || o.Grace < 0 || o.PublishOver < 0:
-		return &ConfigError{"redisAt/natsAt/downtime/grace/publishOver", "must be >= 0"}
+	case o.RedisAt < 0 || o.NATSAt < 0 || o.Downtime < 0 || o.Grace < 0 || o.PublishOver < 0 || o.LeaderGap < 0:
+		return &ConfigError{"redisAt/natsAt/downtime/grace/publishOver/leaderGap", "must be >= 0"}
 	case o.NATSSignal != "term" && o.NATSSignal != "kill":
 		return &ConfigError{"natsSignal", fmt.Sprintf("%q: want term or kill", o.NATSSignal)}
 	case o.BatchSize > 300:

@@ -63,6 +63,7 @@ type Params struct {
 	BatchSize   int     `json:"batchSize"`
 	Limits      string  `json:"limits"`
 	Short       bool    `json:"short"`
+	Cluster     bool    `json:"cluster"` // 3 nats-server, R3; leaders killed instead of one NATS restart
 }
 
 // ChaosLog is what the harness did, when.
@@ -70,6 +71,7 @@ type ChaosLog struct {
 	Kills           int        `json:"kills"`
 	RedisRestarts   int        `json:"redisRestarts"`
 	NATSRestarts    int        `json:"natsRestarts"`
+	LeaderKills     []string   `json:"leaderKills,omitempty"` // -cluster: what each stopped server led
 	PublishRetries  int        `json:"publishRetries"`
 	UnexpectedExits []string   `json:"unexpectedExits"` // replicas that died without being killed
 	BadShutdowns    []string   `json:"badShutdowns"`    // replicas that did not exit 0 on SIGTERM
@@ -178,6 +180,9 @@ func (r *Report) WriteTable(w io.Writer) {
 		p.Events, p.BatchSize, p.Workers, p.KillEvery, p.ChaosFor, p.RedisAt, p.NATSSignal, p.NATSAt, p.FaultRate*100, p.Seed, r.NATSVersion)
 	fmt.Fprintf(tw, "drain\t%.1f s; kills %d, Redis restarts %d, NATS restarts %d, publish retries %d\n",
 		r.DrainSecs, r.Chaos.Kills, r.Chaos.RedisRestarts, r.Chaos.NATSRestarts, r.Chaos.PublishRetries)
+	if p.Cluster {
+		fmt.Fprintf(tw, "cluster\t%d nats-server, R%d; leaders killed (%s): %s\n", ClusterSize, ClusterSize, p.NATSSignal, strings.Join(r.Chaos.LeaderKills, ", "))
+	}
 	fmt.Fprintf(tw, "outcomes\t%s; decided %d of %d, missing %d, multiple %d, unexpected %d\n",
 		kv(r.Outcomes.ByKind), r.Outcomes.Decided, r.Published, r.Outcomes.MissingCount, r.Outcomes.MultiCount, r.Outcomes.UnexpCount)
 	fmt.Fprintf(tw, "leads\treposted %d (+%d push repeats skipped 1037), in Marketo %d, lost %d, not reposted %d, resent %d, duplicate records %d, same key in flight %d, duplicate outcomes %d\n",

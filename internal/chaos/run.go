@@ -65,7 +65,8 @@ func newReport(o Options) *Report {
 		ChaosFor: o.ChaosFor.String(), RedisAt: o.RedisAt.String(), NATSAt: o.NATSAt.String(),
 		NATSSignal: o.NATSSignal, Grace: o.Grace.String(), Seed: o.Seed, FaultRate: o.FaultRate,
 		AckWait: o.AckWait.String(), LeaseTTL: o.LeaseTTL.String(), Short: o.Short, BatchSize: o.BatchSize,
-		Limits: fmt.Sprintf("%d calls per %s, %d concurrent", o.Calls, o.Window, o.Concurrency),
+		Cluster: o.Cluster,
+		Limits:  fmt.Sprintf("%d calls per %s, %d concurrent", o.Calls, o.Window, o.Concurrency),
 	}, Started: time.Now(), ByKind: map[string]int{}}
 }
 
@@ -110,7 +111,11 @@ func (r *runner) setup(ctx context.Context) error {
 			return err
 		}
 	}
-	r.moment(fmt.Sprintf("nats-server %s, redis-server, marketo-sim and %d repostd started", bins.NATSVersion, o.Workers))
+	servers := "nats-server"
+	if o.Cluster {
+		servers = fmt.Sprintf("%d nats-server (R%d)", ClusterSize, ClusterSize)
+	}
+	r.moment(fmt.Sprintf("%s %s, redis-server, marketo-sim and %d repostd started", servers, bins.NATSVersion, o.Workers))
 	return nil
 }
 
@@ -119,16 +124,20 @@ func (r *runner) setup(ctx context.Context) error {
 func (r *runner) connect(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	q, err := queue.Connect(cctx, queue.Options{URL: r.c.natsURL(), Name: "repostchaos", AckWait: r.o.AckWait})
+	q, err := queue.Connect(cctx, queue.Options{URL: r.c.natsURL(), Name: "repostchaos", AckWait: r.o.AckWait, Replicas: r.o.replicas()})
 	if err != nil {
 		return err
 	}
 	r.q = q
-	if err := q.Ensure(cctx); err != nil {
+	// A cluster just started elects its JetStream meta leader first: until
+	// then stream requests time out.
+	return poll(ctx, 60*time.Second, func(ctx context.Context) error {
+		if err := q.Ensure(ctx); err != nil {
+			return err
+		}
+		_, err := q.ConsumerFor(ctx, fixture.Sub)
 		return err
-	}
-	_, err = q.ConsumerFor(cctx, fixture.Sub)
-	return err
+	})
 }
 
 // drive publishes, runs the chaos, waits for the drain and stops the replicas.
@@ -178,7 +187,10 @@ func (r *runner) stopWorkers() {
 
 // account reads the evidence back and evaluates it.
 func (r *runner) account(ctx context.Context) error {
-	ev := evidence{published: r.meta, window: r.o.Window}
+	ev := evidence{published: r.meta, window: r.o.Window, natsRestarts: 1}
+	if r.o.Cluster {
+		ev.natsRestarts = len(leaderTargets())
+	}
 	var err error
 	if ev.outcomes, err = readOutcomes(ctx, r.q); err != nil {
 		return err

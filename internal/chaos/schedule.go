@@ -8,7 +8,9 @@ import (
 )
 
 // schedule runs the chaos: a random replica SIGKILLed and restarted every
-// KillEvery until ChaosFor, Redis restarted at RedisAt and NATS at NATSAt.
+// KillEvery until ChaosFor, Redis restarted at RedisAt and NATS at NATSAt
+// (with -cluster: from NATSAt on, the leaders of leaderTargets killed in
+// turn, LeaderGap apart).
 // It also restarts (and records) any replica that died unasked.
 func (r *runner) schedule(ctx context.Context) error {
 	o := r.o
@@ -17,6 +19,7 @@ func (r *runner) schedule(ctx context.Context) error {
 	r.moment("chaos starts")
 	nextKill := start.Add(o.KillEvery)
 	redisDone, natsDone := false, false
+	leaders, nextLeader := leaderTargets(), start.Add(o.NATSAt)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -31,7 +34,14 @@ func (r *runner) schedule(ctx context.Context) error {
 			if err := r.restartRedis(); err != nil {
 				return err
 			}
-		case !natsDone && !now.Before(start.Add(o.NATSAt)):
+		case o.Cluster && !natsDone && !now.Before(nextLeader):
+			if err := r.killLeader(ctx, leaders[0]); err != nil {
+				return err
+			}
+			leaders, nextLeader = leaders[1:], time.Now().Add(o.LeaderGap)
+			nextKill = time.Now().Add(o.KillEvery) // no burst of the kills missed meanwhile
+			natsDone = len(leaders) == 0
+		case !o.Cluster && !natsDone && !now.Before(start.Add(o.NATSAt)):
 			natsDone = true
 			if err := r.restartNATS(ctx); err != nil {
 				return err

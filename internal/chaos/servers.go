@@ -29,6 +29,7 @@ type cluster struct {
 
 	natsPort, redisPort int
 	nats, redis, sim    *proc
+	nodes               []*natsNode // -cluster: the servers of the JetStream cluster
 	simURL              string
 	workerConfig        string
 	workers             []*proc
@@ -48,6 +49,11 @@ func newCluster(o Options, dir string, bins binaries) (*cluster, error) {
 	}
 	if c.redisPort, err = freePort(); err != nil {
 		return nil, err
+	}
+	if o.Cluster {
+		if c.nodes, err = newNATSNodes(dir); err != nil {
+			return nil, err
+		}
 	}
 	return c, os.MkdirAll(filepath.Join(dir, "jetstream"), 0o755)
 }
@@ -69,7 +75,12 @@ func (c *cluster) close() {
 	}
 }
 
-func (c *cluster) natsURL() string   { return fmt.Sprintf("nats://127.0.0.1:%d", c.natsPort) }
+func (c *cluster) natsURL() string {
+	if len(c.nodes) > 0 {
+		return c.clusterURL()
+	}
+	return fmt.Sprintf("nats://127.0.0.1:%d", c.natsPort)
+}
 func (c *cluster) redisAddr() string { return fmt.Sprintf("127.0.0.1:%d", c.redisPort) }
 func (c *cluster) redisURL() string  { return "redis://" + c.redisAddr() + "/0" }
 
@@ -79,6 +90,9 @@ const natsMaxPayload = 1 << 20
 
 // startNATS runs nats-server on its port and store dir, the same on every restart.
 func (c *cluster) startNATS() error {
+	if len(c.nodes) > 0 {
+		return c.startNATSCluster()
+	}
 	conf := filepath.Join(c.dir, "nats-server.conf")
 	if err := os.WriteFile(conf, []byte("max_payload: "+strconv.Itoa(natsMaxPayload)+"\n"), 0o600); err != nil {
 		return err
@@ -156,7 +170,7 @@ func (c *cluster) startSim() error {
 
 // writeWorkerConfig writes the repostd configuration every replica shares.
 func (c *cluster) writeWorkerConfig() error {
-	cfg := fmt.Sprintf(`nats: {url: %q}
+	cfg := fmt.Sprintf(`nats: {url: %q, replicas: %d}
 redis: {url: %q}
 http: {addr: "127.0.0.1:0"}
 dataDir: %q
@@ -168,7 +182,7 @@ subscriptions:
     clientSecret: "${CHAOS_SIM_SECRET}"
     allowInsecure: true
     limits: {callsPerWindow: %d, window: %s, maxConcurrency: %d}
-`, c.natsURL(), c.redisURL(), filepath.Join(c.dir, "data"), c.o.LeaseTTL, c.o.BatchSize, fixture.Sub, c.simURL,
+`, c.natsURL(), c.o.replicas(), c.redisURL(), filepath.Join(c.dir, "data"), c.o.LeaseTTL, c.o.BatchSize, fixture.Sub, c.simURL,
 		marketotest.DefaultClientID, c.o.Calls, c.o.Window, c.o.Concurrency)
 	c.workerConfig = filepath.Join(c.dir, "repost.yaml")
 	return os.WriteFile(c.workerConfig, []byte(cfg), 0o600)
