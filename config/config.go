@@ -101,6 +101,11 @@ type Worker struct {
 	// LeaseTTL is the life of a concurrency slot or claim that is not renewed,
 	// so that a killed pod cannot hold one for ever. Default 2m.
 	LeaseTTL time.Duration `yaml:"leaseTTL" json:"leaseTTL"`
+	// ExpireMargin is how long before an event would age out of
+	// POSTOUT_FAILED (14 days) it is parked as expired, so that an event
+	// held by a long halt, pause or block gets an outcome and can be
+	// replayed. Default 24h; repostd refuses one not below the stream's max age.
+	ExpireMargin time.Duration `yaml:"expireMargin" json:"expireMargin"`
 }
 
 // Log sets the log level. Debug also allows lead data beyond the lead ID
@@ -153,6 +158,7 @@ const (
 	DefaultLinger          = 200 * time.Millisecond
 	DefaultShutdownTimeout = 25 * time.Second
 	DefaultLeaseTTL        = 2 * time.Minute
+	DefaultExpireMargin    = 24 * time.Hour
 	DefaultAckWait         = time.Minute
 	DefaultUIRefresh       = 5 * time.Second
 	// The limits' defaults are Marketo's advice for one integration (50
@@ -175,6 +181,7 @@ func Default() Config {
 		Worker: Worker{
 			Linger: DefaultLinger, BatchSize: DefaultBatchSize, FetchBatch: DefaultBatchSize,
 			ShutdownTimeout: DefaultShutdownTimeout, LeaseTTL: DefaultLeaseTTL,
+			ExpireMargin: DefaultExpireMargin,
 		},
 		Log: Log{Level: "info"},
 	}

@@ -32,7 +32,7 @@ func (c *Config) parseOverrides() (map[policy.Code]policy.Action, problems) {
 			continue
 		}
 		switch code {
-		case policy.CodeOK, policy.CodeInvalid, policy.CodeRetriesExhausted:
+		case policy.CodeOK, policy.CodeInvalid, policy.CodeRetriesExhausted, policy.CodeExpired:
 			p.add(field, "code %s is the engine's own outcome and cannot be overridden", code)
 			continue
 		}

@@ -183,6 +183,7 @@ func (w *Worker) validate(p *problems) {
 	p.positive("worker.fetchBatch", int64(w.FetchBatch))
 	p.positive("worker.shutdownTimeout", int64(w.ShutdownTimeout))
 	p.positive("worker.leaseTTL", int64(w.LeaseTTL))
+	p.positive("worker.expireMargin", int64(w.ExpireMargin))
 }
 
 // checkServerURL returns why s is not a URL with one of the schemes and a

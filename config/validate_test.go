@@ -78,6 +78,7 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"zero shutdown timeout", "worker: {shutdownTimeout: 0s}", "worker.shutdownTimeout", "> 0"},
 		{"negative linger", "worker: {linger: -1s}", "worker.linger", ">= 0"},
 		{"zero lease", "worker: {leaseTTL: 0s}", "worker.leaseTTL", "> 0"},
+		{"zero expiry margin", "worker: {expireMargin: 0s}", "worker.expireMargin", "> 0"},
 		{"log level", "log: {level: verbose}", "log.level", "verbose"},
 		{"unknown key", "nats:\n  url: 'nats://a:4222'\n  usr: me", "nats.usr", "unknown key"},
 		{"unknown key in a subscription's limits", "subscriptions:" + sub + "    limits: {perDay: 5}", "subscriptions[0].limits.perDay", "unknown key"},

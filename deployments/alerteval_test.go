@@ -226,6 +226,14 @@ func TestAlertsFire(t *testing.T) {
 		{"RepostRedisUnreachable", []seriesSpec{
 			{`repost_limits_store_up{pod="a"}`, "1+0x4 0+0x2"},
 		}, 6, nil}, // down for a minute only
+		{"RepostEventsNearExpiry", []seriesSpec{
+			{`repost_oldest_event_age_seconds{subscription="123-ABC-456",pod="a"}`, "605000+60x40"},
+			{`repost_oldest_event_age_seconds{subscription="123-ABC-456",pod="b"}`, "605000+60x40"},
+			{`repost_oldest_event_age_seconds{subscription="456-DEF-789",pod="a"}`, "3600+60x40"},
+		}, 40, []string{`{subscription="123-ABC-456"}`}}, // past 7 days for 30 minutes: one alert, not one per pod
+		{"RepostEventsNearExpiry", []seriesSpec{
+			{`repost_oldest_event_age_seconds{subscription="123-ABC-456",pod="a"}`, "600000+0x40"},
+		}, 40, nil}, // just under 7 days: not yet
 		{"RepostWorkerAbsent", []seriesSpec{
 			{`repost_events_total{subscription="123-ABC-456",outcome="reposted",code="0"}`, "0+1x20"},
 		}, 20, []string{`{}`}},

@@ -104,6 +104,7 @@ func TestAlertRules(t *testing.T) {
 		{"RepostRetriesExhausted", "repost_retries_exhausted_total", "increase(repost_retries_exhausted_total[15m])) > 0", 0},
 		{"RepostNoProgress", "repost_backlog_events", "unless on (subscription) sum by (subscription) (increase(repost_events_total[15m])) > 0", 10 * time.Minute},
 		{"RepostPausedPastUntil", "repost_subscription_pause_until_seconds", "time() - max by (subscription) (repost_subscription_pause_until_seconds)", 5 * time.Minute},
+		{"RepostEventsNearExpiry", "repost_oldest_event_age_seconds", "> 7 * 86400", 30 * time.Minute},
 	}
 	rules := mustRules(t)
 	byName := map[string]rulefmt.Rule{}

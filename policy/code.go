@@ -28,12 +28,15 @@ const (
 	CodeRetriesExhausted    Code = "retries-exhausted"
 	CodeSuperseded          Code = "superseded"
 	CodeTooLarge            Code = "too-large"
+	// CodeExpired parks an event about to age out of POSTOUT_FAILED while
+	// its subscription was halted, paused or blocked.
+	CodeExpired Code = "expired"
 )
 
 var namedCodes = map[Code]bool{
 	CodeTimeout: true, CodeNetwork: true, CodeInvalid: true,
 	CodeUnknownSubscription: true, CodeRetriesExhausted: true,
-	CodeSuperseded: true, CodeTooLarge: true,
+	CodeSuperseded: true, CodeTooLarge: true, CodeExpired: true,
 }
 
 // CodeOf returns the Code of a Marketo or HTTP number.

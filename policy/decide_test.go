@@ -79,6 +79,7 @@ func TestDecideContractRows(t *testing.T) {
 		{CodeInvalid, want{action: ActionPark, park: CodeInvalid}},
 		{CodeUnknownSubscription, want{action: ActionPark, park: CodeUnknownSubscription}},
 		{CodeTooLarge, want{action: ActionPark, park: CodeTooLarge}},
+		{CodeExpired, want{action: ActionPark, park: CodeExpired}},
 		{CodeRetriesExhausted, want{action: ActionPark, park: CodeRetriesExhausted}},
 		{CodeSuperseded, want{action: ActionSkip}},
 		// Anything else: retry as transient (seed codes no row lists, and

@@ -142,7 +142,7 @@ func checkOverride(c Code, a Action) error {
 		return &ConfigError{field, err}
 	case parsed != c:
 		return &ConfigError{field, fmt.Errorf("code %q is not written canonically (want %q)", string(c), string(parsed))}
-	case c == CodeInvalid || c == CodeRetriesExhausted || c == CodeOK:
+	case c == CodeInvalid || c == CodeRetriesExhausted || c == CodeOK || c == CodeExpired:
 		return &ConfigError{field, errors.New("this code is the engine's own outcome and cannot be overridden")}
 	case !a.Valid():
 		return &ConfigError{field, fmt.Errorf("%w %q", ErrUnknownAction, string(a))}

@@ -28,6 +28,7 @@ func TestNewRejects(t *testing.T) {
 		{"empty code", policy.Config{Overrides: map[policy.Code]policy.Action{"": "park"}}, "overrides[]", nil},
 		{"invalid cannot be overridden", policy.Config{Overrides: map[policy.Code]policy.Action{policy.CodeInvalid: "retry"}}, "overrides[invalid]", nil},
 		{"retries-exhausted cannot be overridden", policy.Config{Overrides: map[policy.Code]policy.Action{policy.CodeRetriesExhausted: "retry"}}, "overrides[retries-exhausted]", nil},
+		{"expired cannot be overridden", policy.Config{Overrides: map[policy.Code]policy.Action{policy.CodeExpired: "retry"}}, "overrides[expired]", nil},
 		{"success cannot be overridden", policy.Config{Overrides: map[policy.Code]policy.Action{policy.CodeOK: "park"}}, "overrides[0]", nil},
 		{"initial zero in a given backoff", policy.Config{Backoff: policy.Backoff{Max: time.Second, Multiplier: 2}}, "backoff.initial", nil},
 		{"max below initial", policy.Config{Backoff: policy.Backoff{Initial: time.Second, Max: time.Millisecond, Multiplier: 2}}, "backoff.max", nil},

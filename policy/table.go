@@ -125,6 +125,7 @@ var contractRules = map[Code]rule{
 	CodeUnknownSubscription: {action: ActionPark, title: "Unknown subscription", meaning: "the event's subscription is not in the configuration", why: "a configuration fix"},
 	CodeTooLarge:            {action: ActionPark, title: "Lead too large", meaning: "a single lead is over Marketo's 1 MB body limit", why: whyMapping},
 	CodeRetriesExhausted:    {action: ActionPark, title: "Retries exhausted", meaning: "a transient failure outlasted maxAttempts", why: "a human to look"},
+	CodeExpired:             {action: ActionPark, title: "Expired", meaning: "the event was about to age out of POSTOUT_FAILED while its subscription was halted, paused or blocked", why: "a human to replay it once the subscription works"},
 	CodeSuperseded:          {action: ActionSkip, title: "Superseded", meaning: "a later post-out of the lead succeeded", why: "a later post-out succeeded"},
 }
 

@@ -27,12 +27,13 @@ func orDefault(d, def time.Duration) time.Duration {
 // bucket of the contract when they are missing. Existing ones are left exactly as they are.
 func (q *Queue) Ensure(ctx context.Context) error {
 	dupe := orDefault(q.opts.DupeWin, 24*time.Hour)
+	maxAge := orDefault(q.opts.MaxAge, 14*24*time.Hour)
 	streams := []jetstream.StreamConfig{
 		{
 			Name: StreamFailed, Subjects: []string{q.Subjects.All("failed")},
 			Description: "failed post-outs waiting for repost",
-			MaxAge:      orDefault(q.opts.MaxAge, 14*24*time.Hour),
-			Duplicates:  2 * time.Hour, // covers an interrupted import or requeue run again
+			MaxAge:      maxAge,
+			Duplicates:  min(2*time.Hour, maxAge), // covers an interrupted import or requeue run again (the server wants it within the max age)
 		},
 		{
 			Name: StreamOutcomes, Subjects: []string{q.Subjects.All("outcome")},

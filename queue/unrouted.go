@@ -185,3 +185,14 @@ func (q *Queue) ConsumerActivity(ctx context.Context, sub string) (last time.Tim
 	}
 	return last, true, nil
 }
+
+// FailedMaxAge is the age limit POSTOUT_FAILED was created with (0: none):
+// the stream's own, which may differ from Options.MaxAge when the stream
+// existed before (repost never reconfigures one).
+func (q *Queue) FailedMaxAge(ctx context.Context) (time.Duration, error) {
+	s, err := q.failedStream(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return s.CachedInfo().Config.MaxAge, nil
+}

@@ -103,6 +103,10 @@ type Config struct {
 	// events are published again, in process, when JetStream does not take
 	// them (1 min); only then are the events handed back.
 	PublishRetry time.Duration
+	// ExpireMargin is how long before an event would age out of
+	// POSTOUT_FAILED it is parked as expired (expire.go): DefaultExpireMargin.
+	ExpireMargin time.Duration
+	ExpireScan   time.Duration // how often the oldest events are looked at: DefaultExpireScan
 }
 
 func (c *Config) defaults() {
@@ -114,6 +118,12 @@ func (c *Config) defaults() {
 	}
 	if c.PublishRetry <= 0 {
 		c.PublishRetry = time.Minute
+	}
+	if c.ExpireMargin <= 0 {
+		c.ExpireMargin = DefaultExpireMargin
+	}
+	if c.ExpireScan <= 0 {
+		c.ExpireScan = DefaultExpireScan
 	}
 	if c.Linger <= 0 {
 		c.Linger = 200 * time.Millisecond
@@ -175,6 +185,7 @@ type Worker struct {
 	stopped bool
 	pauses  *pauses
 	namedAt map[string]time.Time // subscription → last named by a heartbeat (unrouted loop only)
+	expiry  *expiry
 }
 
 // New checks its dependencies and prepares a worker; nothing runs yet.
@@ -204,6 +215,7 @@ func New(q *queue.Queue, lim Limiter, pol Decider, cfg Config) (*Worker, error) 
 	w.m.buildInfo.WithLabelValues(cfg.Version).Set(1)
 	w.m.watchLimitsStore(cfg.Registerer, lim)
 	w.pauses = newPauses(cfg.Registerer, w.subs)
+	w.expiry = newExpiry(cfg.Registerer, w.subs)
 	return w, nil
 }
 
@@ -212,6 +224,13 @@ func New(q *queue.Queue, lim Limiter, pol Decider, cfg Config) (*Worker, error) 
 // returns. It returns nil after a clean shutdown.
 func (w *Worker) Run(ctx context.Context) error {
 	if err := w.untilAnswered(ctx, "ensure streams", func() error { return w.q.Ensure(ctx) }); err != nil {
+		return err
+	}
+	maxAge, err := w.q.FailedMaxAge(ctx)
+	if err != nil {
+		return err
+	}
+	if err := w.checkExpiry(maxAge); err != nil {
 		return err
 	}
 	// work is cancelled only after in-flight calls had their deadline.
@@ -235,6 +254,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func(s *subRunner) { defer wg.Done(); s.run(ctx, work) }(s)
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); w.runExpiry(ctx, maxAge) }()
 	if !w.cfg.DisableUnrouted {
 		wg.Add(1)
 		go func() { defer wg.Done(); w.runUnrouted(ctx) }()

@@ -83,8 +83,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *zap.Logger, o appOptio
 	a.w, err = worker.New(a.q, a.store, pol, worker.Config{
 		Subscriptions: subs, Linger: cfg.Worker.Linger, BatchSize: cfg.Worker.BatchSize,
 		FetchSize: cfg.Worker.FetchBatch, ShutdownTimeout: cfg.Worker.ShutdownTimeout,
-		ClaimTTL: cfg.Worker.LeaseTTL, // a killed replica's claims free up like its leases
-		Version:  version, Owner: o.owner, Now: o.now, Logger: log, Registerer: a.reg,
+		ClaimTTL:     cfg.Worker.LeaseTTL, // a killed replica's claims free up like its leases
+		ExpireMargin: cfg.Worker.ExpireMargin,
+		Version:      version, Owner: o.owner, Now: o.now, Logger: log, Registerer: a.reg,
 	})
 	if err != nil {
 		return nil, err
