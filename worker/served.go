@@ -12,9 +12,9 @@ import (
 // A subscription missing from this replica's config may be served by
 // another (a rolling deploy, configs that differ): its events are parked as
 // unknown-subscription only when no replica serves it. A replica serves it
-// when its durable consumer exists and shows life: a live heartbeat names
-// it, or, within UnroutedGrace, a heartbeat named it or the consumer was
-// created, delivered or acknowledged. The grace covers a replica restarting
+// when a live heartbeat names it, or when its durable consumer exists and,
+// within UnroutedGrace, a heartbeat named it or the consumer was created,
+// delivered or acknowledged. The grace covers a replica restarting
 // (its heartbeat is withdrawn at shutdown) and one just starting; a
 // subscription removed from every config is parked once the grace is over.
 
@@ -54,12 +54,12 @@ func (w *Worker) servedElsewhere(ctx context.Context, sc servedScan, sub string)
 	if !queue.ValidToken(sub) || sub == queue.UnknownSubscription {
 		return false, nil
 	}
+	if sc.live[sub] { // a replica serves it, or is about to create its consumer
+		return true, nil
+	}
 	last, exists, err := w.q.ConsumerActivity(ctx, sub)
 	if err != nil || !exists {
 		return false, err
-	}
-	if sc.live[sub] {
-		return true, nil
 	}
 	if named := w.namedAt[sub]; named.After(last) {
 		last = named

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -42,6 +43,10 @@ func TestReplicaWithoutASubscriptionLeavesItToAnother(t *testing.T) {
 		fastScan(c)
 		c.ProbeInterval = 200 * time.Millisecond
 	}})
+	testenv.CheckFor(t, 20*time.Second, func() error { // A was there first
+		_, err := r.pub.ConsumerInfo(context.Background(), sub2)
+		return err
+	})
 	r.startReplica(store, []sub{s1}, replicaOptions{mod: fastScan})
 
 	r.waitOutcomes(len(evs1), time.Minute)
