@@ -59,6 +59,8 @@ func (q *Queue) scan(ctx context.Context, stream, filter string, fn func(StoredM
 	if err != nil {
 		return fmt.Errorf("queue: read %s: %w", stream, err)
 	}
+	var seen uint64 // the last stream sequence handed to fn
+	stalls := 0
 	for {
 		batch, err := c.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
@@ -71,6 +73,7 @@ func (q *Queue) scan(ctx context.Context, stream, filter string, fn func(StoredM
 			if err != nil {
 				return err
 			}
+			seen = md.Sequence.Stream
 			more, err := fn(StoredMsg{Seq: md.Sequence.Stream, Subject: m.Subject(), Data: m.Data(), Time: md.Timestamp})
 			if err != nil || !more {
 				return err
@@ -83,8 +86,23 @@ func (q *Queue) scan(ctx context.Context, stream, filter string, fn func(StoredM
 			return fmt.Errorf("queue: read %s: %w", stream, err)
 		}
 		if n == 0 {
-			return nil // nothing more arrived: the rest was deleted meanwhile
+			// An empty fetch ends the scan only when the rest was deleted
+			// meanwhile. Just after a JetStream leader change the ordered
+			// consumer may be recreated and deliver nothing for a while:
+			// a partial answer would read as lost events.
+			rest, err := s.GetMsg(ctx, seen+1, jetstream.WithGetMsgSubject(filter))
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				return nil
+			}
+			if err == nil && rest.Sequence > last {
+				return nil
+			}
+			if stalls++; stalls > 10 {
+				return fmt.Errorf("queue: read %s: no progress after sequence %d of %d", stream, seen, last)
+			}
+			continue
 		}
+		stalls = 0
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -174,6 +174,11 @@ func (c *NATSCluster) WaitHealthy() {
 			}
 			if s.JetStreamIsLeader() {
 				leaders++
+				// Placement of an R3 stream needs the leader to see every
+				// peer online with JetStream stats; routes come up first.
+				if got := len(s.JetStreamClusterPeers()); got != len(running) {
+					return fmt.Errorf("meta leader %s sees %d of %d peers online", s.Name(), got, len(running))
+				}
 			}
 		}
 		if leaders != 1 {
