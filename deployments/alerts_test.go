@@ -272,7 +272,7 @@ func TestDashboard(t *testing.T) {
 	for _, want := range []string{"repost_events_total", "repost_marketo_calls_total", "repost_leads_per_call",
 		"repost_admission_wait_seconds", "repost_quota_used", "repost_quota_limit", "repost_parked_total",
 		"repost_inflight_events", "repost_subscription_halted", "repost_subscription_paused", "repost_backlog_events",
-		"repost_nats_connected", "repost_limits_store_up"} {
+		"repost_nats_connected", "repost_limits_store_up", "repost_oldest_event_age_seconds"} {
 		if !families[want] {
 			t.Errorf("no panel shows %s", want)
 		}
