@@ -63,3 +63,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseAnswer$$' -fuzztime=$(FUZZTIME) -parallel 1 ./marketo
 	$(GO) test -run='^$$' -fuzz='^FuzzImport$$' -fuzztime=$(FUZZTIME) -parallel 1 ./cmd/repostctl
 	$(GO) test -run='^$$' -fuzz='^FuzzImportCSVRow$$' -fuzztime=$(FUZZTIME) -parallel 1 ./cmd/repostctl
+
+# Issue 13 point 2's acceptance target (full calls under a binding window on
+# mixed traffic, 40,000 events): not met yet, so kept out of `make test`.
+send-targets:
+	REPOST_SENDPATH_TARGETS=1 $(GO) test -race -count=1 -timeout 20m -run '^TestBindingWindowCallsLeaveFull$$' -v ./worker/
