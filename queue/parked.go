@@ -61,6 +61,18 @@ func (q *Queue) scan(ctx context.Context, stream, filter string, fn func(StoredM
 	}
 	var seen uint64 // the last stream sequence handed to fn
 	stalls := 0
+	// rest reports whether an event up to last is still to be read after
+	// seen. The consumer's own count cannot tell: just after a JetStream
+	// leader change an ordered consumer may sit on a replica that is still
+	// catching up, which reports nothing pending (and delivers nothing) while
+	// the leader holds more. The leader answers this lookup.
+	rest := func() bool {
+		m, err := s.GetMsg(ctx, seen+1, jetstream.WithGetMsgSubject(filter))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return false
+		}
+		return err != nil || m.Sequence <= last
+	}
 	for {
 		batch, err := c.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
@@ -78,7 +90,7 @@ func (q *Queue) scan(ctx context.Context, stream, filter string, fn func(StoredM
 			if err != nil || !more {
 				return err
 			}
-			if md.Sequence.Stream >= last || md.NumPending == 0 {
+			if md.Sequence.Stream >= last || (md.NumPending == 0 && !rest()) {
 				return nil
 			}
 		}
@@ -87,14 +99,8 @@ func (q *Queue) scan(ctx context.Context, stream, filter string, fn func(StoredM
 		}
 		if n == 0 {
 			// An empty fetch ends the scan only when the rest was deleted
-			// meanwhile. Just after a JetStream leader change the ordered
-			// consumer may be recreated and deliver nothing for a while:
-			// a partial answer would read as lost events.
-			rest, err := s.GetMsg(ctx, seen+1, jetstream.WithGetMsgSubject(filter))
-			if errors.Is(err, jetstream.ErrMsgNotFound) {
-				return nil
-			}
-			if err == nil && rest.Sequence > last {
+			// meanwhile: a partial answer would read as lost events.
+			if !rest() {
 				return nil
 			}
 			if stalls++; stalls > 10 {
