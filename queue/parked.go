@@ -17,7 +17,7 @@ type StoredMsg struct {
 	Subject string
 	Data    []byte
 	Time    time.Time
-	Header  nats.Header // read by GetParked only
+	Header  nats.Header
 }
 
 // ScanParked calls fn for every parked entry, oldest first, of one
@@ -38,6 +38,13 @@ func (q *Queue) ScanOutcomes(ctx context.Context, sub string, fn func(StoredMsg)
 		filter = q.Subjects.Outcome(sub)
 	}
 	return q.scan(ctx, StreamOutcomes, filter, fn)
+}
+
+// Scan calls fn for every message of stream on filter, oldest first, with
+// its headers, until fn returns false. It reads up to the stream's last
+// sequence at the start, even just after a leader change.
+func (q *Queue) Scan(ctx context.Context, stream, filter string, fn func(StoredMsg) (bool, error)) error {
+	return q.scan(ctx, stream, filter, fn)
 }
 
 func (q *Queue) scan(ctx context.Context, stream, filter string, fn func(StoredMsg) (bool, error)) error {
@@ -86,7 +93,7 @@ func (q *Queue) scan(ctx context.Context, stream, filter string, fn func(StoredM
 				return err
 			}
 			seen = md.Sequence.Stream
-			more, err := fn(StoredMsg{Seq: md.Sequence.Stream, Subject: m.Subject(), Data: m.Data(), Time: md.Timestamp})
+			more, err := fn(StoredMsg{Seq: md.Sequence.Stream, Subject: m.Subject(), Data: m.Data(), Time: md.Timestamp, Header: m.Headers()})
 			if err != nil || !more {
 				return err
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/leadops/repost"
@@ -316,47 +314,5 @@ func printTrace(w io.Writer, stories []*traceStory, m traceMatch) error {
 // scanWithHeaders calls fn for every message on filter, oldest first, with
 // its headers (a deferred copy is told by its header).
 func scanWithHeaders(ctx context.Context, q *queue.Queue, stream, filter string, fn func(queue.StoredMsg) (bool, error)) error {
-	s, err := q.JS.Stream(ctx, stream)
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", stream, err)
-	}
-	info, err := s.Info(ctx, jetstream.WithSubjectFilter(filter))
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", stream, err)
-	}
-	if info.State.Msgs == 0 {
-		return nil
-	}
-	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter},
-		DeliverPolicy: jetstream.DeliverAllPolicy})
-	if err != nil {
-		return fmt.Errorf("read %s: %w", stream, err)
-	}
-	for {
-		batch, err := c.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			return fmt.Errorf("read %s: %w", stream, err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			md, err := m.Metadata()
-			if err != nil {
-				return err
-			}
-			more, err := fn(queue.StoredMsg{Seq: md.Sequence.Stream, Subject: m.Subject(), Data: m.Data(), Time: md.Timestamp, Header: m.Headers()})
-			if err != nil || !more {
-				return err
-			}
-			if md.Sequence.Stream >= info.State.LastSeq || md.NumPending == 0 {
-				return nil
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("read %s: %w", stream, err)
-		}
-		if n == 0 || ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
+	return q.Scan(ctx, stream, filter, fn)
 }
