@@ -58,8 +58,10 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzEventParts$$' -fuzztime=$(FUZZTIME) -parallel 1 .
 	$(GO) test -run='^$$' -fuzz='^FuzzFailure$$' -fuzztime=$(FUZZTIME) -parallel 1 .
 	$(GO) test -run='^$$' -fuzz='^FuzzOutcomeAppendJSON$$' -fuzztime=$(FUZZTIME) -parallel 1 .
-	$(GO) test -run='^$$' -fuzz='^FuzzAgainstEncodingJSON$$' -fuzztime=$(FUZZTIME) -parallel 1 ./internal/jsonscan
-	$(GO) test -run='^$$' -fuzz='^FuzzValid$$' -fuzztime=$(FUZZTIME) -parallel 1 ./internal/jsonscan
+	$(GO) test -run='^$$' -fuzz='^FuzzAgainstEncodingJSON$$' -fuzztime=$(FUZZTIME) -parallel 1 ./internal/strictjson
+	$(GO) test -run='^$$' -fuzz='^FuzzValid$$' -fuzztime=$(FUZZTIME) -parallel 1 ./internal/strictjson
+	$(GO) test -run='^$$' -fuzz='^FuzzFastPathsAgree$$' -fuzztime=$(FUZZTIME) -parallel 1 ./internal/strictjson
+	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) -parallel 1 ./internal/strictjson
 	$(GO) test -run='^$$' -fuzz='^FuzzParseAnswer$$' -fuzztime=$(FUZZTIME) -parallel 1 ./marketo
 	$(GO) test -run='^$$' -fuzz='^FuzzImport$$' -fuzztime=$(FUZZTIME) -parallel 1 ./cmd/repostctl
 	$(GO) test -run='^$$' -fuzz='^FuzzImportCSVRow$$' -fuzztime=$(FUZZTIME) -parallel 1 ./cmd/repostctl

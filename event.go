@@ -11,7 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/leadops/repost/internal/jsonscan"
+	"github.com/leadops/repost/internal/strictjson"
 	"github.com/leadops/repost/policy"
 )
 
@@ -55,9 +55,9 @@ func invalid(field, reason string) *InvalidEventError {
 
 // asInvalid turns a walker error into an *InvalidEventError.
 func asInvalid(err error) error {
-	var pe *pathError
+	var pe *strictjson.PathError
 	if errors.As(err, &pe) {
-		return invalid(pe.path, pe.reason)
+		return invalid(pe.Path, pe.Reason)
 	}
 	return invalid("", err.Error())
 }
@@ -101,18 +101,18 @@ var eventFields = map[string]func(e *Event, raw json.RawMessage) error{
 		return err
 	},
 	"response": func(e *Event, raw json.RawMessage) error {
-		switch k := rawKind(raw); k {
+		switch k := strictjson.Kind(raw); k {
 		case "null":
 			return nil
 		case "object", "string":
-			e.Response = compact(raw)
+			e.Response = strictjson.Compact(raw)
 			return nil
 		default:
 			return fmt.Errorf("must be an object, got %s", k)
 		}
 	},
 	"attemptedAt": func(e *Event, raw json.RawMessage) error {
-		switch k := rawKind(raw); k {
+		switch k := strictjson.Kind(raw); k {
 		case "null":
 			return nil
 		case "string":
@@ -137,9 +137,9 @@ func DecodeEvent(data []byte, subjectSubscription string) (*Event, error) {
 	if !utf8.Valid(data) {
 		return nil, invalid("", "body is not valid UTF-8")
 	}
-	data = bytes.Clone(data)       // the event keeps parts of it
-	t := trust(plainJSON(data, 0)) // then its parts need no second check
-	members, err := t.members(data, "")
+	data = bytes.Clone(data)                         // the event keeps parts of it
+	t := strictjson.Trust(strictjson.Plain(data, 0)) // then its parts need no second check
+	members, err := t.Members(data, "")
 	if err != nil {
 		return nil, asInvalid(err)
 	}
@@ -160,7 +160,7 @@ func DecodeEvent(data []byte, subjectSubscription string) (*Event, error) {
 			if e.Extra == nil {
 				e.Extra = make(map[string]json.RawMessage)
 			}
-			e.Extra[m.Key] = compact(m.Value)
+			e.Extra[m.Key] = strictjson.Compact(m.Value)
 			continue
 		}
 		if err := decode(e, m.Value); err != nil {
@@ -187,7 +187,7 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-func (e *Event) validate(members []member, subjectSubscription string) error {
+func (e *Event) validate(members []strictjson.Member, subjectSubscription string) error {
 	for _, key := range requiredKeys {
 		if !hasMember(members, key) {
 			return invalid(key, "missing")
@@ -221,7 +221,7 @@ func (e *Event) validate(members []member, subjectSubscription string) error {
 
 var requiredKeys = []string{"eventId", "leadId", "subscription", "endpoint", "requestContent"}
 
-func hasMember(members []member, key string) bool {
+func hasMember(members []strictjson.Member, key string) bool {
 	for _, m := range members {
 		if m.Key == key {
 			return true
@@ -268,9 +268,9 @@ func subscriptionProblem(s string) string {
 
 // decodeString accepts a string or null (left empty).
 func decodeString(raw json.RawMessage, dst *string) error {
-	switch k := rawKind(raw); k {
+	switch k := strictjson.Kind(raw); k {
 	case "string":
-		s, ok := jsonscan.Interned(raw) // an endpoint is shared, not copied
+		s, ok := strictjson.Interned(raw) // an endpoint is shared, not copied
 		if !ok {
 			return json.Unmarshal(raw, dst) // names the error
 		}
@@ -287,11 +287,11 @@ func decodeString(raw json.RawMessage, dst *string) error {
 // null and "" mean none.
 func decodeStatusCode(raw json.RawMessage) (policy.Code, error) {
 	var text string
-	switch k := rawKind(raw); k {
+	switch k := strictjson.Kind(raw); k {
 	case "null":
 		return "", nil
 	case "string":
-		s, ok := jsonscan.Unquote(raw)
+		s, ok := strictjson.Unquote(raw)
 		if !ok {
 			return "", errors.New("must be a JSON string")
 		}
@@ -315,29 +315,29 @@ func decodeStatusCode(raw json.RawMessage) (policy.Code, error) {
 // all of encoding/json it escapes <, > and &, so an encoding can be longer
 // than the body it was decoded from (by at most 5 bytes per such character).
 func (e Event) MarshalJSON() ([]byte, error) {
-	w := newObjectWriter()
-	w.value("eventId", e.EventID)
-	w.value("leadId", e.LeadID)
+	w := strictjson.NewObjectWriter()
+	w.Value("eventId", e.EventID)
+	w.Value("leadId", e.LeadID)
 	if e.SourceID != "" {
-		w.value("sourceId", e.SourceID)
+		w.Value("sourceId", e.SourceID)
 	}
-	w.value("subscription", e.Subscription)
-	w.value("endpoint", e.Endpoint)
-	w.value("requestContent", e.RequestContent)
+	w.Value("subscription", e.Subscription)
+	w.Value("endpoint", e.Endpoint)
+	w.Value("requestContent", e.RequestContent)
 	if e.ResponseStatusCode != "" {
-		w.value("responseStatusCode", e.ResponseStatusCode)
+		w.Value("responseStatusCode", e.ResponseStatusCode)
 	}
 	if e.ResponseReason != "" {
-		w.value("responseReason", e.ResponseReason)
+		w.Value("responseReason", e.ResponseReason)
 	}
 	if len(e.Response) > 0 {
-		w.raw("response", e.Response)
+		w.Raw("response", e.Response)
 	}
 	if !e.AttemptedAt.IsZero() {
-		w.value("attemptedAt", e.AttemptedAt)
+		w.Value("attemptedAt", e.AttemptedAt)
 	}
-	w.rawMap(e.Extra, nil)
-	return w.close()
+	w.RawMap(e.Extra, nil)
+	return w.Close()
 }
 
 func truncate(s string, n int) string {

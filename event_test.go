@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/leadops/repost/internal/fixture"
+	"github.com/leadops/repost/internal/strictjson"
 	"github.com/leadops/repost/policy"
 )
 
@@ -145,7 +146,7 @@ func decodeCases() []decodeCase {
 		{name: "input record a number", data: ev("requestContent", `{"input":[1.5]}`), wantErr: &InvalidEventError{"requestContent.input[0]", "must be an object, got number"}},
 		{name: "input record duplicate key", data: ev("requestContent", `{"input":[{"email":"a@b","email":"c@d"}]}`), wantErr: &InvalidEventError{"requestContent.input[0].email", "duplicate key"}},
 		{name: "input nested duplicate key", data: ev("requestContent", `{"input":[{"a":{"b":1,"b":2}}]}`), wantErr: &InvalidEventError{"requestContent.input[0].a.b", "duplicate key"}},
-		{name: "input nested too deep", data: ev("requestContent", `{"input":[{"a":`+strings.Repeat("[", 300)+strings.Repeat("]", 300)+`}]}`), wantErr: &InvalidEventError{"requestContent.input[0].a" + strings.Repeat("[0]", maxDepth-1), "nested deeper"}},
+		{name: "input nested too deep", data: ev("requestContent", `{"input":[{"a":`+strings.Repeat("[", 300)+strings.Repeat("]", 300)+`}]}`), wantErr: &InvalidEventError{"requestContent.input[0].a" + strings.Repeat("[0]", strictjson.MaxDepth-1), "nested deeper"}},
 		{name: "duplicate param", data: ev("requestContent", `{"action":"createOnly","action":"updateOnly","input":[{}]}`), wantErr: &InvalidEventError{"requestContent.action", "duplicate key"}},
 		{name: "duplicate input", data: ev("requestContent", `{"input":[{}],"input":[{}]}`), wantErr: &InvalidEventError{"requestContent.input", "duplicate key"}},
 		{name: "action unknown", data: ev("requestContent", `{"action":"upsert","input":[{}]}`), wantErr: &InvalidEventError{"requestContent.action", "is not one of"}},

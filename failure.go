@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/leadops/repost/internal/jsonscan"
+	"github.com/leadops/repost/internal/strictjson"
 	"github.com/leadops/repost/policy"
 )
 
@@ -96,7 +96,7 @@ type obj struct {
 // the top) is both. A JSON string is read as the JSON text it holds. A
 // response that is not valid JSON has neither.
 func splitResponse(raw json.RawMessage) (outer, body obj) {
-	if !jsonscan.Valid(raw) {
+	if !strictjson.Valid(raw) {
 		return obj{}, obj{}
 	}
 	outer = asObject(raw)
@@ -115,7 +115,7 @@ func readMarketo(body obj) marketoFailure {
 		return m
 	}
 	addCoded(&m, body.errors)
-	for _, r := range asArray(body.result) {
+	for _, r := range elements(body.result) {
 		item := asObject(r)
 		addCoded(&m, item.reasons)
 		if c, ok := parseCode(item.code); ok {
@@ -134,7 +134,7 @@ func readMarketo(body obj) marketoFailure {
 
 // addCoded adds the codes of an array of {code, message} objects.
 func addCoded(m *marketoFailure, raw json.RawMessage) {
-	for _, item := range asArray(raw) {
+	for _, item := range elements(raw) {
 		o := asObject(item)
 		if c, ok := parseCode(o.code); ok {
 			m.add(c, stringOf(o.message))
@@ -147,7 +147,7 @@ func addCoded(m *marketoFailure, raw json.RawMessage) {
 func parseCode(raw json.RawMessage) (policy.Code, bool) {
 	text := string(bytes.TrimSpace(raw))
 	if strings.HasPrefix(text, `"`) {
-		s, ok := jsonscan.Unquote(raw)
+		s, ok := strictjson.Unquote(raw)
 		if !ok {
 			return "", false
 		}
@@ -163,22 +163,15 @@ func parseCode(raw json.RawMessage) (policy.Code, bool) {
 	return policy.CodeOf(n), true
 }
 
-// asObject reads a valid JSON value as an object, or a JSON string holding
-// one; not ok for anything else.
+// asObject reads the keys Failure needs of a valid JSON object, or of a
+// JSON string holding one; not ok for anything else.
 func asObject(raw json.RawMessage) obj {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '"' {
-		s, ok := jsonscan.Unquote(raw)
-		if !ok || !jsonscan.Valid([]byte(s)) {
-			return obj{}
-		}
-		raw = bytes.TrimSpace([]byte(s))
-	}
-	if len(raw) == 0 || raw[0] != '{' {
+	data, ok := strictjson.Unwrap(raw)
+	if !ok {
 		return obj{}
 	}
 	o := obj{ok: true}
-	for k, v := range jsonscan.Members(raw) {
+	for k, v := range strictjson.Each(data) {
 		switch k {
 		case "marketoResponse":
 			o.marketoResponse = v
@@ -209,19 +202,19 @@ func asObject(raw json.RawMessage) obj {
 	return o
 }
 
-// asArray reads a valid JSON value as an array; nil for anything else.
-func asArray(raw json.RawMessage) []json.RawMessage {
-	a, _ := jsonscan.Elements(raw)
+// elements are the elements of a valid JSON array; nil for anything else.
+func elements(raw json.RawMessage) []json.RawMessage {
+	a, _ := strictjson.Elements(raw)
 	return a
 }
 
 func stringOf(raw json.RawMessage) string {
-	s, _ := jsonscan.Unquote(raw)
+	s, _ := strictjson.Unquote(raw)
 	return s
 }
 
 func firstString(raw json.RawMessage) string {
-	for _, item := range asArray(raw) {
+	for _, item := range elements(raw) {
 		if s := stringOf(item); s != "" {
 			return s
 		}

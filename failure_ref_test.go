@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/leadops/repost/internal/strictjson"
 	"github.com/leadops/repost/policy"
 )
 
@@ -157,7 +158,7 @@ func asArrayRef(raw json.RawMessage) []json.RawMessage {
 
 // unwrapStringRef returns the JSON text a JSON string holds, or raw itself.
 func unwrapStringRef(raw json.RawMessage) json.RawMessage {
-	if rawKind(raw) != "string" {
+	if strictjson.Kind(raw) != "string" {
 		return raw
 	}
 	var s string

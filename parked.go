@@ -8,10 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 	"unicode/utf8"
 
+	"github.com/leadops/repost/internal/strictjson"
 	"github.com/leadops/repost/policy"
 )
 
@@ -93,6 +93,13 @@ func NewParkedLeadOn(raw []byte, fallbackID, subscription string, info ParkInfo)
 // newParkedLead builds the entry, leaving out the last call's bodies when
 // the entry would pass dropOver bytes.
 func newParkedLead(raw []byte, fallbackID, subscription string, info ParkInfo, dropOver int) ([]byte, error) {
+	at, ok := splicePoint(raw)
+	return buildParked(raw, at, ok, fallbackID, subscription, info, dropOver)
+}
+
+// buildParked is newParkedLead once it is known where the block goes in raw
+// (at, when ok), or that raw must be wrapped.
+func buildParked(raw []byte, at int, ok bool, fallbackID, subscription string, info ParkInfo, dropOver int) ([]byte, error) {
 	if info.Code == "" {
 		return nil, errors.New("parked lead: code is empty")
 	}
@@ -108,7 +115,7 @@ func newParkedLead(raw []byte, fallbackID, subscription string, info ParkInfo, d
 	if err != nil {
 		return nil, err
 	}
-	if at, ok := splicePoint(raw); ok {
+	if ok {
 		out := make([]byte, 0, len(raw)+len(block)+16)
 		out = append(out, raw[:at]...)
 		out = append(out, `,"parked":`...)
@@ -145,7 +152,7 @@ func splicePoint(raw []byte) (at int, ok bool) {
 	if !utf8.Valid(raw) {
 		return 0, false
 	}
-	members, err := readObject(raw, "")
+	members, err := strictjson.Members(raw, "")
 	if err != nil {
 		return 0, false
 	}
@@ -161,23 +168,23 @@ func splicePoint(raw []byte) (at int, ok bool) {
 	if !named {
 		return 0, false // wrapped, so that the entry still has a usable eventId
 	}
-	return int(members[len(members)-1].end), true
+	return int(members[len(members)-1].End), true
 }
 
 func wrapParked(raw []byte, fallbackID, subscription string, block []byte) ([]byte, error) {
-	w := newObjectWriter()
-	w.value("eventId", parkedID(raw, fallbackID))
+	w := strictjson.NewObjectWriter()
+	w.Value("eventId", parkedID(raw, fallbackID))
 	if subscriptionProblem(subscription) != "" {
 		subscription = UnknownSubscription
 	}
-	w.value("subscription", subscription)
+	w.Value("subscription", subscription)
 	if utf8.Valid(raw) {
-		w.value(keyRaw, string(raw))
+		w.Value(keyRaw, string(raw))
 	} else {
-		w.value(keyRawBase64, base64.StdEncoding.EncodeToString(raw))
+		w.Value(keyRawBase64, base64.StdEncoding.EncodeToString(raw))
 	}
-	w.raw(keyParked, block)
-	return w.close()
+	w.Raw(keyParked, block)
+	return w.Close()
 }
 
 // parkedID is the eventId of an entry: the body's, else fallbackID, else
@@ -196,7 +203,7 @@ func parkedID(raw []byte, fallbackID string) string {
 
 // DecodeParkedLead reads a parked entry made by NewParkedLeadFor.
 func DecodeParkedLead(data []byte) (*ParkedLead, error) {
-	members, err := readObject(data, "")
+	members, err := strictjson.Members(data, "")
 	if err != nil {
 		return nil, fmt.Errorf("parked lead: %w", err)
 	}
@@ -234,7 +241,7 @@ func DecodeParkedLead(data []byte) (*ParkedLead, error) {
 	return p, nil
 }
 
-func (p *ParkedLead) readOriginal(data []byte, members []member, byKey map[string]int, pi int) error {
+func (p *ParkedLead) readOriginal(data []byte, members []strictjson.Member, byKey map[string]int, pi int) error {
 	if i, ok := byKey[keyRaw]; ok {
 		p.Wrapped = true
 		var s string
@@ -264,7 +271,7 @@ func (p *ParkedLead) readOriginal(data []byte, members []member, byKey map[strin
 		}
 		return nil
 	}
-	start, end := int(members[pi].start), int(members[pi].end)
+	start, end := int(members[pi].Start), int(members[pi].End)
 	if pi == 0 && len(members) > 1 {
 		// Take the comma after it along, and the blanks up to the next key.
 		end += bytes.IndexByte(data[end:], ',') + 1
@@ -276,12 +283,6 @@ func (p *ParkedLead) readOriginal(data []byte, members []member, byKey map[strin
 	return nil
 }
 
-var peekPatterns = map[string]*regexp.Regexp{
-	"eventId":      regexp.MustCompile(`"eventId"\s*:\s*("(?:[^"\\]|\\.)*")`),
-	"leadId":       regexp.MustCompile(`"leadId"\s*:\s*("(?:[^"\\]|\\.)*")`),
-	"subscription": regexp.MustCompile(`"subscription"\s*:\s*("(?:[^"\\]|\\.)*")`),
-}
-
 // PeekEventID returns the eventId a body names, best-effort, for parking a
 // body that does not decode: the top-level "eventId" of a JSON object, else
 // the first "eventId": "…" found in the text. It returns "" when there is
@@ -289,13 +290,7 @@ var peekPatterns = map[string]*regexp.Regexp{
 func PeekEventID(data []byte) string { return peekString(data, "eventId") }
 
 func peekString(data []byte, key string) string {
-	var raw []byte
-	var top map[string]json.RawMessage
-	if json.Unmarshal(data, &top) == nil {
-		raw = top[key]
-	} else if m := peekPatterns[key].FindSubmatch(data); m != nil {
-		raw = m[1]
-	}
+	raw := strictjson.Peek(data, key)
 	// encoding/json would turn bytes that are not UTF-8 into U+FFFD: an ID
 	// nobody sent.
 	s := stringOf(raw)

@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/leadops/repost/internal/strictjson"
 )
 
 // ErrEntryTooLarge is returned by NewParkedLeadWithin when the event alone,
@@ -70,14 +72,14 @@ func NewParkedRef(raw []byte, fallbackID, subscription, ref string, info ParkInf
 		if err != nil {
 			return nil, fmt.Errorf("parked lead: %w", err)
 		}
-		w := newObjectWriter()
-		w.value("eventId", id)
+		w := strictjson.NewObjectWriter()
+		w.Value("eventId", id)
 		if leadID != "" {
-			w.value("leadId", leadID)
+			w.Value("leadId", leadID)
 		}
-		w.value("subscription", subscription)
-		w.raw(keyParked, block)
-		return w.close()
+		w.Value("subscription", subscription)
+		w.Raw(keyParked, block)
+		return w.Close()
 	})
 }
 
@@ -112,7 +114,7 @@ func checkInfo(info ParkInfo) error {
 }
 
 // readRef reads an entry made by NewParkedRef; the body comes with AttachBody.
-func (p *ParkedLead) readRef(members []member, byKey map[string]int) *ParkedLead {
+func (p *ParkedLead) readRef(members []strictjson.Member, byKey map[string]int) *ParkedLead {
 	get := func(key string) string {
 		if i, ok := byKey[key]; ok {
 			return stringOf(members[i].Value)

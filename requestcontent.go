@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/leadops/repost/internal/jsonscan"
+	"github.com/leadops/repost/internal/strictjson"
 )
 
 // Defaults Marketo applies when a request leaves the parameter out.
@@ -73,10 +73,10 @@ func (rc *RequestContent) UnmarshalJSON(data []byte) error {
 }
 
 // unmarshal is UnmarshalJSON, told whether data is part of a body already
-// checked by plainJSON.
-func (rc *RequestContent) unmarshal(data []byte, t trust) error {
+// checked by strictjson.Plain.
+func (rc *RequestContent) unmarshal(data []byte, t strictjson.Trust) error {
 	const path = "requestContent"
-	members, err := t.members(data, path)
+	members, err := t.Members(data, path)
 	if err != nil {
 		return asInvalid(err)
 	}
@@ -93,7 +93,7 @@ func (rc *RequestContent) unmarshal(data []byte, t trust) error {
 		if err := checkParam(m.Key, m.Value, t); err != nil {
 			return err
 		}
-		out.Params[m.Key] = compact(m.Value)
+		out.Params[m.Key] = strictjson.Compact(m.Value)
 	}
 	if !sawInput {
 		return invalid(path+".input", "missing")
@@ -102,55 +102,55 @@ func (rc *RequestContent) unmarshal(data []byte, t trust) error {
 	return nil
 }
 
-func decodeInput(raw json.RawMessage, t trust) ([]Record, []json.RawMessage, error) {
+func decodeInput(raw json.RawMessage, t strictjson.Trust) ([]Record, []json.RawMessage, error) {
 	const path = "requestContent.input"
-	if k := rawKind(raw); k != "array" {
-		if _, err := decodeStrict(raw, path); err != nil {
+	if k := strictjson.Kind(raw); k != "array" {
+		if _, err := strictjson.Decode(raw, path, 0); err != nil {
 			return nil, nil, err
 		}
-		return nil, nil, &pathError{path, "must be an array, got " + k}
+		return nil, nil, &strictjson.PathError{Path: path, Reason: "must be an array, got " + k}
 	}
 	var raws []json.RawMessage
 	if t {
-		raws, _ = jsonscan.Elements(raw)
+		raws, _ = strictjson.Elements(raw)
 	} else if err := json.Unmarshal(raw, &raws); err != nil {
-		_, serr := decodeStrict(raw, path) // names the syntax error with its path
+		_, serr := strictjson.Decode(raw, path, 0) // names the syntax error with its path
 		if serr == nil {
-			serr = &pathError{path, syntaxReason(err)}
+			serr = &strictjson.PathError{Path: path, Reason: "not valid JSON: " + err.Error()}
 		}
 		return nil, nil, serr
 	}
 	if len(raws) == 0 {
-		return nil, nil, &pathError{path, "must not be empty"}
+		return nil, nil, &strictjson.PathError{Path: path, Reason: "must not be empty"}
 	}
 	records := make([]Record, len(raws))
 	for i, r := range raws {
 		elem := func() string { return path + "[" + strconv.Itoa(i) + "]" } // for errors only
-		v, err := t.value(r, elem, 1)                                       // the depth limit counts from input
+		v, err := t.Value(r, elem, 1)                                       // the depth limit counts from input
 		if err != nil {
 			return nil, nil, err
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return nil, nil, &pathError{elem(), "must be an object, got " + valueKind(v)}
+			return nil, nil, &strictjson.PathError{Path: elem(), Reason: "must be an object, got " + strictjson.TokenKind(v)}
 		}
 		records[i] = obj
-		raws[i] = compact(r)
+		raws[i] = strictjson.Compact(r)
 	}
 	return records, raws, nil
 }
 
 // checkParam checks a top-level key other than input: no duplicate keys
 // inside it, and the expected type for the parameters the accessors read.
-func checkParam(key string, raw json.RawMessage, t trust) error {
+func checkParam(key string, raw json.RawMessage, t strictjson.Trust) error {
 	field := "requestContent." + key
 	if !t { // a part of a plain body has no duplicate key to find
-		if _, err := decodeStrict(raw, field); err != nil {
+		if _, err := strictjson.Decode(raw, field, 0); err != nil {
 			return asInvalid(err)
 		}
 	}
 	want, known := paramKinds[key]
-	got := rawKind(raw)
+	got := strictjson.Kind(raw)
 	if !known || got == "null" {
 		return nil
 	}
@@ -158,7 +158,7 @@ func checkParam(key string, raw json.RawMessage, t trust) error {
 		return invalid(field, fmt.Sprintf("must be a %s, got %s", want, got))
 	}
 	if key == "action" {
-		s, _ := jsonscan.Interned(raw)
+		s, _ := strictjson.Interned(raw)
 		if s != "" && !syncActions[s] {
 			return invalid(field, fmt.Sprintf("%q is not one of createOnly, updateOnly, createOrUpdate, createDuplicate", truncate(s, 40)))
 		}
@@ -166,26 +166,16 @@ func checkParam(key string, raw json.RawMessage, t trust) error {
 	return nil
 }
 
-func valueKind(v any) string {
-	switch v.(type) {
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	}
-	return tokenKind(v)
-}
-
 // MarshalJSON writes the parameters sorted by key, then input.
 func (rc RequestContent) MarshalJSON() ([]byte, error) {
-	w := newObjectWriter()
-	w.rawMap(rc.Params, map[string]bool{"input": true})
+	w := strictjson.NewObjectWriter()
+	w.RawMap(rc.Params, map[string]bool{"input": true})
 	if rc.Input == nil {
-		w.raw("input", []byte("[]"))
+		w.Raw("input", []byte("[]"))
 	} else {
-		w.value("input", rc.Input)
+		w.Value("input", rc.Input)
 	}
-	return w.close()
+	return w.Close()
 }
 
 // InputJSON returns each lead of Input encoded on its own, as a Marketo
@@ -204,7 +194,7 @@ func (rc RequestContent) InputJSON() ([]json.RawMessage, error) {
 
 // param returns a string parameter, "" when absent or null.
 func (rc RequestContent) param(key string) string {
-	s, _ := jsonscan.Interned(rc.Params[key]) // types were checked when decoded or set
+	s, _ := strictjson.Interned(rc.Params[key]) // types were checked when decoded or set
 	return s
 }
 
@@ -281,7 +271,7 @@ func (rc *RequestContent) SetParam(key string, v any) error {
 	if rc.Params == nil {
 		rc.Params = make(map[string]json.RawMessage)
 	}
-	rc.Params[key] = compact(raw)
+	rc.Params[key] = strictjson.Compact(raw)
 	return nil
 }
 

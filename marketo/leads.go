@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/leadops/repost/internal/jsonscan"
+	"github.com/leadops/repost/internal/strictjson"
 )
 
 // REST paths the client knows.
@@ -181,7 +181,7 @@ func buildBody(req LeadsRequest) ([]byte, error) {
 		if k == "input" {
 			return nil, fmt.Errorf("%w: input is not a parameter", ErrInvalidRequest)
 		}
-		if !jsonscan.Valid(v) {
+		if !strictjson.Valid(v) {
 			return nil, fmt.Errorf("%w: parameter %q is not JSON", ErrInvalidRequest, k)
 		}
 		keys = append(keys, k)
@@ -189,7 +189,7 @@ func buildBody(req LeadsRequest) ([]byte, error) {
 		least += len(k) + len(v)
 	}
 	for i, r := range req.Input {
-		if !isObject(r) || !jsonscan.Valid(r) {
+		if !isObject(r) || !strictjson.Valid(r) {
 			return nil, fmt.Errorf("%w: input record %d is not a JSON object", ErrInvalidRequest, i)
 		}
 		size += len(r) + 1

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/leadops/repost/internal/jsonscan"
+	"github.com/leadops/repost/internal/strictjson"
 )
 
 // leadsRequest is the body of Sync Leads and Push Lead.
@@ -86,12 +86,12 @@ func (s *Sim) parseRequest(r *http.Request, ep endpoint, body []byte) (*leadsReq
 // valid JSON: its fields in order, values as a JSON decoder with UseNumber
 // gives them.
 func decodeRecord(raw json.RawMessage) record {
-	if i := jsonscan.SkipSpace(raw, 0); i >= len(raw) || raw[i] != '{' {
+	if i := strictjson.SkipSpace(raw, 0); i >= len(raw) || raw[i] != '{' {
 		return record{bad: true}
 	}
 	var rec record
-	for k, v := range jsonscan.Members(raw) {
-		val, _ := jsonscan.Parse(v, 0)
+	for k, v := range strictjson.Each(raw) {
+		val, _ := strictjson.Parse(v, 0)
 		rec.fields = append(rec.fields, kv{key: k, val: val})
 	}
 	return rec

@@ -1,4 +1,4 @@
-package jsonscan
+package strictjson
 
 // maxNesting is encoding/json's limit on nested arrays and objects.
 const maxNesting = 10000

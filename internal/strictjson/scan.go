@@ -1,12 +1,12 @@
-// Package jsonscan reads JSON already known to be valid (a part of a body
-// json.Valid accepted) without encoding/json's reflection and per-call
-// validation: the worker reads every event through it, and the Marketo
+package strictjson
+
+// The scanners below read JSON already known to be valid (a part of a body
+// Valid accepted) without encoding/json's reflection and per-call
+// validation: the worker reads every event through them, and the Marketo
 // simulator every record. Each function gives exactly what encoding/json
-// gives for the same text; the callers' tests and fuzz targets hold them
-// to it. Callers pass valid JSON: on anything else the results are
-// unspecified, but no function panics or loops (FuzzAgainstEncodingJSON
-// feeds them anything).
-package jsonscan
+// gives for the same text; FuzzAgainstEncodingJSON holds them to it.
+// Callers pass valid JSON: on anything else the results are unspecified,
+// but no function panics or loops (the fuzz target feeds them anything).
 
 import (
 	"bytes"
@@ -262,9 +262,9 @@ var common = func() map[string]string {
 	return m
 }()
 
-// Members yields the keys and values of a valid JSON object in document
+// Each yields the keys and values of a valid JSON object in document
 // order, repeated keys included; nothing when data is not an object.
-func Members(data []byte) iter.Seq2[string, []byte] {
+func Each(data []byte) iter.Seq2[string, []byte] {
 	return func(yield func(string, []byte) bool) {
 		i := SkipSpace(data, 0)
 		if i >= len(data) || data[i] != '{' {

@@ -1,4 +1,4 @@
-package repost
+package strictjson
 
 import (
 	"fmt"
@@ -12,11 +12,14 @@ import (
 
 // seedBodies are realistic bodies: the contract's event, the seed
 // envelopes, and a few shapes the walker treats specially.
-func seedBodies(t *testing.T) [][]byte {
+func seedBodies(t testing.TB) [][]byte {
 	t.Helper()
 	var out [][]byte
-	files, _ := filepath.Glob("testdata/*.json")
-	more, _ := filepath.Glob("testdata/envelopes/*.json")
+	files, _ := filepath.Glob("../../testdata/*.json") // the event model's
+	more, _ := filepath.Glob("../../testdata/envelopes/*.json")
+	if len(files) == 0 || len(more) == 0 {
+		t.Fatal("no seed bodies in ../../testdata")
+	}
 	for _, f := range append(files, more...) {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -85,6 +88,22 @@ func TestFastPathsAgree(t *testing.T) {
 	t.Logf("%d bodies, %d through the fast path", tried, fast)
 }
 
+// fastMembers is Members' fast path alone: ok is false when it steps aside.
+func fastMembers(data []byte) ([]Member, bool) {
+	if !Plain(data, 0) {
+		return nil, false
+	}
+	return scanMembers(data)
+}
+
+// fastValue is Decode's fast path alone.
+func fastValue(raw []byte, depth int) (any, bool) {
+	if !Plain(raw, depth) {
+		return nil, false
+	}
+	return scanValue(raw)
+}
+
 // manyKeys is an object of n keys, the last repeating key dup (none when
 // dup < 0): past 16 keys the duplicate scan changes method.
 func manyKeys(n, dup int) string {
@@ -106,7 +125,7 @@ func TestManyKeysDuplicates(t *testing.T) {
 		body string
 		dup  bool
 	}{{manyKeys(40, -1), false}, {manyKeys(40, 2), true}, {manyKeys(17, 0), true}, {manyKeys(200, 150), true}, {manyKeys(200, -1), false}} {
-		if got := hasDuplicateOrDeep([]byte(c.body), maxDepth); got != c.dup {
+		if got := hasDuplicateOrDeep([]byte(c.body), MaxDepth); got != c.dup {
 			t.Errorf("hasDuplicateOrDeep(%.60s…) = %v, want %v", c.body, got, c.dup)
 		}
 		_, err := walkObject([]byte(c.body), "x")
@@ -114,4 +133,26 @@ func TestManyKeysDuplicates(t *testing.T) {
 			t.Errorf("walker on %.60s…: %v", c.body, err)
 		}
 	}
+}
+
+// FuzzFastPathsAgree holds the fast paths to the token walker on any body
+// (it was FuzzDecodeEvent's checkFastPaths before the JSON machinery left
+// the root package): whatever they accept, the walker accepts with the same
+// members and values.
+func FuzzFastPathsAgree(f *testing.F) {
+	for _, b := range seedBodies(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if ms, ok := fastMembers(data); ok {
+			if want, err := walkObject(data, "x"); err != nil || !reflect.DeepEqual(ms, want) {
+				t.Fatalf("fastMembers accepted %q: %+v; walker: %+v, %v", data, ms, want, err)
+			}
+		}
+		if v, ok := fastValue(data, 1); ok {
+			if want, err := walkStrict(data, "x", 1); err != nil || !reflect.DeepEqual(v, want) {
+				t.Fatalf("fastValue accepted %q: %#v; walker: %#v, %v", data, v, want, err)
+			}
+		}
+	})
 }

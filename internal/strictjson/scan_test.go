@@ -1,4 +1,4 @@
-package jsonscan
+package strictjson
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ func check(t *testing.T, raw []byte) {
 	if !json.Valid(raw) { // anything goes, but no panic and no endless loop
 		Parse(raw, 0)
 		Elements(raw)
-		for range Members(raw) {
+		for range Each(raw) {
 		}
 		Unquote(raw)
 		IsCompact(raw)
@@ -57,11 +57,11 @@ func check(t *testing.T, raw []byte) {
 		t.Fatalf("Elements(%q) = %q, %v; encoding/json %q, %v", raw, gotE, ok, elems, err)
 	}
 	var members []string
-	for k, v := range Members(raw) {
+	for k, v := range Each(raw) {
 		members = append(members, k, string(v))
 	}
 	if want := tokenMembers(raw); !reflect.DeepEqual(members, want) {
-		t.Fatalf("Members(%q) = %q, want %q", raw, members, want)
+		t.Fatalf("Each(%q) = %q, want %q", raw, members, want)
 	}
 	var c, h bytes.Buffer
 	_ = json.Compact(&c, raw)
@@ -79,7 +79,7 @@ func normalize(a []json.RawMessage) []string {
 	return out
 }
 
-// tokenMembers is Members by json.Decoder: keys and raw values in order.
+// tokenMembers is Each by json.Decoder: keys and raw values in order.
 func tokenMembers(raw []byte) []string {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {

@@ -1,4 +1,4 @@
-package jsonscan
+package strictjson
 
 import (
 	"encoding/json"
@@ -37,7 +37,7 @@ func FuzzValid(f *testing.F) {
 
 func BenchmarkValid(b *testing.B) {
 	data := []byte(`{"eventId":"evt-000007","leadId":"L-000007","sourceId":"S-77","subscription":"123-ABC-456","endpoint":"/rest/v1/leads.json","attemptedAt":"2026-11-23T05:00:00Z","requestContent":{"action":"createOrUpdate","lookupField":"email","input":[{"email":"lead000007@example.com","firstName":"Ada","lastName":"Lovelace7","company":"Analytical Engines","numberOfEmployees":1234}]},"response":{"marketoResponse":{"requestId":"demo#1","success":false,"errors":[{"code":"604","message":"Request timed out"}]},"errors":["Request timed out"],"endpoint":"/rest/v1/leads.json","handleTimeout":false,"failed":true}}`)
-	b.Run("jsonscan", func(b *testing.B) {
+	b.Run("scanner", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		for b.Loop() {
 			if !Valid(data) {
