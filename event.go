@@ -79,6 +79,10 @@ type Event struct {
 	// nil when absent or null. Failure reads it.
 	Response    json.RawMessage
 	AttemptedAt time.Time
+	// RequeueOf is the eventId of the parked lead this event replays, when
+	// repostctl requeue sent it (top-level "requeueOf", a non-empty string);
+	// "" for DAP's events. Its outcome carries it.
+	RequeueOf string
 	// Extra holds top-level keys this version does not know, compacted, so
 	// that a re-encoded event loses nothing DAP sent.
 	Extra map[string]json.RawMessage
@@ -155,6 +159,12 @@ func DecodeEvent(data []byte, subjectSubscription string) (*Event, error) {
 			}
 			continue
 		}
+		if m.Key == keyRequeueOf {
+			if s, ok := strictjson.Unquote(m.Value); ok && s != "" {
+				e.RequeueOf = s
+				continue
+			} // anything else is kept as an unknown key, as before it was known
+		}
 		decode, known := eventFields[m.Key]
 		if !known {
 			if e.Extra == nil {
@@ -176,6 +186,13 @@ func DecodeEvent(data []byte, subjectSubscription string) (*Event, error) {
 	}
 	return e, nil
 }
+
+// keyRequeueOf is the top-level key repostctl requeue adds to an event.
+const keyRequeueOf = "requeueOf"
+
+// IsRequeue reports whether a human sent the event back (repostctl
+// requeue): its original failure was already acted on.
+func (e *Event) IsRequeue() bool { return e.RequeueOf != "" }
 
 // UnmarshalJSON decodes with DecodeEvent, without a subject to match.
 func (e *Event) UnmarshalJSON(data []byte) error {
@@ -336,7 +353,12 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	if !e.AttemptedAt.IsZero() {
 		w.Value("attemptedAt", e.AttemptedAt)
 	}
-	w.RawMap(e.Extra, nil)
+	var skip map[string]bool
+	if e.RequeueOf != "" {
+		w.Value(keyRequeueOf, e.RequeueOf)
+		skip = map[string]bool{keyRequeueOf: true}
+	}
+	w.RawMap(e.Extra, skip)
 	return w.Close()
 }
 

@@ -436,3 +436,39 @@ func BenchmarkDecodeFixture(b *testing.B) {
 		}
 	})
 }
+
+// requeueOf, which repostctl requeue adds, is the event's RequeueOf: read
+// from a non-empty string, written back, and not also kept in Extra;
+// anything else under that key stays an unknown key, kept verbatim.
+func TestEventRequeueOf(t *testing.T) {
+	e, err := DecodeEvent(ev("requeueOf", `"evt-1"`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.RequeueOf != "evt-1" || !e.IsRequeue() || e.Extra["requeueOf"] != nil {
+		t.Fatalf("RequeueOf %q, IsRequeue %v, Extra %s", e.RequeueOf, e.IsRequeue(), e.Extra["requeueOf"])
+	}
+	out, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Count(out, []byte(`"requeueOf":"evt-1"`)) != 1 {
+		t.Fatalf("encoding %s: want requeueOf once", out)
+	}
+	if again, err := DecodeEvent(out, ""); err != nil || !eventsEqual(e, again) {
+		t.Fatalf("round trip: %v", err)
+	}
+	e.Extra = map[string]json.RawMessage{"requeueOf": []byte(`"stale"`)} // set by hand: the field wins
+	if out, _ := json.Marshal(e); bytes.Count(out, []byte(`"requeueOf"`)) != 1 {
+		t.Fatalf("encoding with a stale Extra %s: want requeueOf once", out)
+	}
+	for _, raw := range []string{`""`, `7`, `null`, `{"a":1}`} {
+		e, err := DecodeEvent(ev("requeueOf", raw), "")
+		if err != nil {
+			t.Fatalf("requeueOf %s: %v", raw, err)
+		}
+		if e.RequeueOf != "" || e.IsRequeue() || string(e.Extra["requeueOf"]) != raw {
+			t.Errorf("requeueOf %s: RequeueOf %q, Extra %s", raw, e.RequeueOf, e.Extra["requeueOf"])
+		}
+	}
+}

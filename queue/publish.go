@@ -240,7 +240,7 @@ func (b *Batch) settle(ctx context.Context) []int {
 // subjectToken keeps an unreadable subscription from breaking the subject.
 func subjectToken(sub string) string {
 	if !ValidToken(sub) {
-		return UnknownSubscription
+		return repost.UnknownSubscription
 	}
 	return sub
 }

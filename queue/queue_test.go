@@ -167,7 +167,7 @@ func TestBatchParkedScanDelete(t *testing.T) {
 		t.Fatalf("scan: %d entries, %v; want 5 (one de-duplicated)", len(seqs), err)
 	}
 	n := 0
-	_ = q.ScanParked(ctx, queue.UnknownSubscription, func(queue.StoredMsg) (bool, error) { n++; return true, nil })
+	_ = q.ScanParked(ctx, repost.UnknownSubscription, func(queue.StoredMsg) (bool, error) { n++; return true, nil })
 	if n != 1 {
 		t.Errorf("%d entries under _, want 1", n)
 	}

@@ -22,10 +22,6 @@ const (
 
 	// DefaultPrefix is the subject prefix of the contract.
 	DefaultPrefix = "dap.postout"
-
-	// UnknownSubscription is the subscription token of an event whose
-	// subscription could not be read.
-	UnknownSubscription = "_"
 )
 
 // Subjects builds the subjects under one prefix.

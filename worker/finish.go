@@ -211,7 +211,7 @@ func (f *finisher) parkBody(raw []byte, eventID, sub string, info repost.ParkInf
 	ctx, cancel := context.WithTimeout(context.Background(), f.w.cfg.PublishRetry)
 	defer cancel()
 	if !queue.ValidToken(sub) {
-		sub = queue.UnknownSubscription
+		sub = repost.UnknownSubscription
 	}
 	name := queue.BodyName(sub, eventID)
 	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {

@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/leadops/repost"
 	"github.com/leadops/repost/queue"
 )
 
@@ -51,7 +52,7 @@ func (w *Worker) readServed(ctx context.Context) (servedScan, error) {
 // servedElsewhere reports whether another replica serves sub, so that its
 // events are left to it.
 func (w *Worker) servedElsewhere(ctx context.Context, sc servedScan, sub string) (bool, error) {
-	if !queue.ValidToken(sub) || sub == queue.UnknownSubscription {
+	if !queue.ValidToken(sub) || sub == repost.UnknownSubscription {
 		return false, nil
 	}
 	if sc.live[sub] { // a replica serves it, or is about to create its consumer

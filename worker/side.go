@@ -145,13 +145,13 @@ func (w *Worker) parkUnrouted(f *finisher, m jetstream.Msg, sub string, subjectO
 	now := w.cfg.Now()
 	raw := m.Data()
 	if !subjectOK || !queue.ValidToken(sub) {
-		sub = queue.UnknownSubscription
+		sub = repost.UnknownSubscription
 	}
 	ev, err := repost.DecodeEvent(raw, subjectSub(sub))
 	switch {
 	case err != nil:
 		f.park(m, raw, nil, sub, repost.ParkInfo{Code: policy.CodeInvalid, Reason: err.Error(), ParkedAt: now}, repost.KindRejected, false)
-	case sub == queue.UnknownSubscription:
+	case sub == repost.UnknownSubscription:
 		f.park(m, raw, ev, sub, repost.ParkInfo{Code: policy.CodeInvalid, ParkedAt: now,
 			Reason: "subject " + m.Subject() + " does not end in one subscription token"}, repost.KindRejected, false)
 	default:
@@ -161,7 +161,7 @@ func (w *Worker) parkUnrouted(f *finisher, m jetstream.Msg, sub string, subjectO
 }
 
 func subjectSub(sub string) string {
-	if sub == queue.UnknownSubscription {
+	if sub == repost.UnknownSubscription {
 		return ""
 	}
 	return sub

@@ -259,7 +259,7 @@ func TestRequeueCoercionFailureLeavesLeadParked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, isNum := ev.RequestContent.Input[0]["numberOfEmployees"].(json.Number); !isNum || string(ev.Extra["requeueOf"]) != `"evt-000003"` {
+	if _, isNum := ev.RequestContent.Input[0]["numberOfEmployees"].(json.Number); !isNum || ev.RequeueOf != "evt-000003" {
 		t.Errorf("requeued event %s", msgs[0].Data)
 	}
 	o := h.outcomes("requeued")[fixture.ID(3)]

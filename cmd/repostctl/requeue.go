@@ -319,7 +319,7 @@ func buildRequeue(p *repost.ParkedLead, t transforms) (*requeueBuild, error) {
 	for k, v := range p.Event.Extra {
 		ev.Extra[k] = v
 	}
-	ev.Extra["requeueOf"], _ = json.Marshal(p.EventID)
+	ev.RequeueOf = p.EventID
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return nil, err

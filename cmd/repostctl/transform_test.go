@@ -128,7 +128,7 @@ func TestBuildRequeue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.EventID != "evt-000003~r1" || string(got.Extra["requeueOf"]) != `"evt-000003"` ||
+	if got.EventID != "evt-000003~r1" || got.RequeueOf != "evt-000003" ||
 		got.RequestContent.ProgramStatus() != "Registered" || !bytes.Equal(got.Response, p.Event.Response) ||
 		got.Failure().Code != "1025" {
 		t.Errorf("requeued event: %s", rq.data)
@@ -140,7 +140,7 @@ func TestBuildRequeue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g, _ := repost.DecodeEvent(again.data, ""); g.EventID != "evt-000003~r2" || string(g.Extra["requeueOf"]) != `"evt-000003~r1"` {
+	if g, _ := repost.DecodeEvent(again.data, ""); g.EventID != "evt-000003~r2" || g.RequeueOf != "evt-000003~r1" {
 		t.Errorf("requeue of a requeue: %s", again.data)
 	}
 	// An invalid original cannot be requeued.
