@@ -104,6 +104,7 @@ func bindFlags(fs *flag.FlagSet, c *config) fileFlags {
 	fs.DurationVar(&o.Latency, "latency", 0, "latency added to every REST call")
 	fs.DurationVar(&o.LatencyPerRecord, "latency-per-record", 0, "latency added per input record")
 	fs.IntVar(&o.CallLogSize, "call-log-size", marketotest.DefaultCallLogSize, "calls kept for /_sim/calls")
+	fs.IntVar(&o.AnsweredLogSize, "answered-log-size", 0, "answered lead records kept for /_sim/answered (0: none)")
 	ff := fileFlags{programs: programsFlag{}}
 	ff.schema = fs.String("schema", "", "JSON file of the lead schema: {\"field\": \"string|email|integer|float|boolean|date|datetime\"}")
 	ff.programsFile = fs.String("programs", "", "JSON file of programs: {\"Program\": [\"Status1\", ...]}")

@@ -45,6 +45,7 @@ func (f FaultsJSON) Faults() (Faults, error) {
 //
 //	GET  /_sim/stats                          Stats
 //	GET  /_sim/calls                          CallLog
+//	GET  /_sim/answered                       AnsweredLog (with Options.AnsweredLogSize)
 //	GET  /_sim/quota                          {"used": n}
 //	GET  /_sim/leads?count                    {"count": n}
 //	GET  /_sim/leads?lookupField=email&value=x  the matching leads
@@ -57,6 +58,13 @@ func (s *Sim) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_sim/stats", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Stats()) })
 	mux.HandleFunc("GET /_sim/calls", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.CallLog()) })
+	mux.HandleFunc("GET /_sim/answered", func(w http.ResponseWriter, _ *http.Request) {
+		log := s.AnsweredLog()
+		if log == nil {
+			log = []Answered{}
+		}
+		writeJSON(w, 200, log)
+	})
 	mux.HandleFunc("GET /_sim/quota", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, 200, map[string]int{"used": s.QuotaUsed()})
 	})

@@ -109,6 +109,9 @@ type Options struct {
 
 	Now         func() time.Time // clock for tokens, limits and lead timestamps, default time.Now
 	CallLogSize int              // calls kept by CallLog, default DefaultCallLogSize
+	// AnsweredLogSize is how many answered records AnsweredLog keeps (the
+	// most recent); 0 keeps none.
+	AnsweredLogSize int
 }
 
 // DefaultSchema returns the lead fields the simulator knows by default. "role"
@@ -159,6 +162,9 @@ func (o Options) Validate() error {
 		if len(st) == 0 {
 			return fmt.Errorf("marketotest: Programs[%q] has no status", name)
 		}
+	}
+	if o.AnsweredLogSize < 0 {
+		return fmt.Errorf("marketotest: AnsweredLogSize %d is negative", o.AnsweredLogSize)
 	}
 	if o.Latency < 0 || o.LatencyPerRecord < 0 {
 		return fmt.Errorf("marketotest: latency is negative")

@@ -172,6 +172,7 @@ func (s *Sim) answerLeads(c *callState, req *leadsRequest, absent map[string]*ke
 	results := make([]Result, len(req.records))
 	for i, rec := range req.records {
 		results[i] = s.applyLocked(req, rec, absent)
+		s.noteAnswered(c, req, rec, results[i])
 		s.counters.recordStatus[results[i].Status]++
 		for _, r := range results[i].Reasons {
 			s.counters.reasonCodes[r.Code]++

@@ -21,7 +21,9 @@ type callState struct {
 	queryToken bool
 	admitted   bool
 	inflight   int
-	keys       []string // lookup keys registered as in flight
+	keys       []string   // lookup keys registered as in flight
+	answered   []Answered // records answered, for the answered-records log
+	seq        int        // the call's number, set when it is logged
 }
 
 // answer is a response ready to write. The call's slot and stats are settled
@@ -51,7 +53,10 @@ func (s *Sim) serveREST(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", a.ctype)
 	w.Header().Set("Content-Length", strconv.Itoa(len(a.body)))
 	w.WriteHeader(a.status)
-	_, _ = w.Write(a.body)
+	_, err := w.Write(a.body)
+	if len(c.answered) > 0 && (err != nil || r.Context().Err() != nil) {
+		s.markUndelivered(c.seq)
+	}
 }
 
 // handleREST runs a REST call through Marketo's checks in order: URI and

@@ -45,6 +45,7 @@ type counters struct {
 	queryTokenUses, sameKeyInFlight              int
 	maxConcurrent                                int
 	log                                          []Call
+	answered                                     []Answered
 }
 
 func newCounters() counters {
@@ -69,7 +70,8 @@ func (s *Sim) Stats() Stats {
 	}
 }
 
-// ResetStats zeroes the counters and empties the call log. Leads, tokens and
+// ResetStats zeroes the counters and empties the call log and the
+// answered-records log. Leads, tokens and
 // the limits' state are kept.
 func (s *Sim) ResetStats() {
 	s.mu.Lock()
@@ -88,6 +90,8 @@ func (s *Sim) CallLog() []Call {
 func (s *Sim) finishLocked(c *callState) {
 	k := &s.counters
 	k.calls++
+	c.seq = k.calls
+	s.logAnsweredLocked(c, c.seq)
 	k.byCode[c.code]++
 	if c.processed {
 		k.records += c.records
