@@ -86,6 +86,18 @@ type Event struct {
 	// Extra holds top-level keys this version does not know, compacted, so
 	// that a re-encoded event loses nothing DAP sent.
 	Extra map[string]json.RawMessage
+
+	// src is the body DecodeEvent read, for parking it without reading it
+	// again; zero for an event built otherwise.
+	src source
+}
+
+// source is the body an event was decoded from, and where a parked block
+// goes in it (after its last member), or 0 when it must be wrapped instead
+// (it has a key a parked entry adds).
+type source struct {
+	body   []byte
+	parkAt int
 }
 
 // eventFields decodes each known top-level key; the error is a reason.
@@ -184,6 +196,7 @@ func DecodeEvent(data []byte, subjectSubscription string) (*Event, error) {
 	if err := e.validate(members, subjectSubscription); err != nil {
 		return nil, err
 	}
+	e.src = source{body: data, parkAt: parkAt(members)}
 	return e, nil
 }
 

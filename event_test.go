@@ -222,7 +222,7 @@ func TestDecodeContractExample(t *testing.T) {
 		AttemptedAt: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC),
 	}
 	got := *e
-	got.RequestContent, got.Response = RequestContent{}, nil
+	got.RequestContent, got.Response, got.src = RequestContent{}, nil, source{}
 	if !reflect.DeepEqual(&got, want) {
 		t.Errorf("event = %+v, want %+v", got, *want)
 	}
@@ -295,6 +295,7 @@ func eventsEqual(a, b *Event) bool {
 	}
 	x.AttemptedAt, y.AttemptedAt = time.Time{}, time.Time{}
 	x.RequestContent, y.RequestContent = RequestContent{}, RequestContent{}
+	x.src, y.src = source{}, source{} // the bytes each was decoded from
 	return reflect.DeepEqual(x, y)
 }
 

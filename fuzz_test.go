@@ -195,4 +195,13 @@ func checkParkable(t *testing.T, data []byte, e *Event) {
 	if e != nil && (p.Event == nil || !eventsEqual(e, p.Event)) {
 		t.Fatalf("parked event = %+v (%v), want %+v", p.Event, p.EventErr, e)
 	}
+	if e != nil { // parking the decoded event gives the same entry, unread
+		byBody, err := NewParkedLeadWithin(data, "nats-msg-id", e.Subscription, info, MaxParkedBytes)
+		if err != nil {
+			t.Fatalf("NewParkedLeadWithin: %v", err)
+		}
+		if byEvent, err := NewParkedEventWithin(e, e.Subscription, info, MaxParkedBytes); err != nil || !bytes.Equal(byEvent, byBody) {
+			t.Fatalf("NewParkedEventWithin (%v):\n%s\nNewParkedLeadWithin:\n%s", err, byEvent, byBody)
+		}
+	}
 }

@@ -138,3 +138,81 @@ func TestParkedRefForABodyTooLarge(t *testing.T) {
 		t.Errorf("after AttachBody: original %d bytes, id %q, err %v", len(p.Original), p.EventID, p.EventErr)
 	}
 }
+
+// NewParkedEventWithin gives, for every event DecodeEvent accepts, the entry
+// NewParkedLeadWithin gives for its body, byte for byte, trimmed or not; an
+// event with a key a parked entry adds is wrapped the same way, and an event
+// not made by DecodeEvent is parked as its encoding.
+func TestParkedEventWithinMatchesTheBody(t *testing.T) {
+	info := info1006()
+	info.LastRequest = json.RawMessage(`{"input":[{"email":"a@example.com","bio":"` + strings.Repeat("b", 4000) + `"}]}`)
+	info.LastResponse = json.RawMessage(`{"requestId":"r1","result":[{"status":"skipped","reasons":[{"code":"1006","message":"m"}]}]}`)
+	bodies := [][]byte{ev("parked", `{"code":1}`), ev("raw", `"x"`), ev("rawBase64", `"eA=="`), []byte(" \n" + string(ev()) + "\n ")}
+	for _, c := range decodeCases() {
+		bodies = append(bodies, c.data)
+	}
+	decoded := 0
+	for _, raw := range bodies {
+		e, err := DecodeEvent(raw, "")
+		if err != nil {
+			continue
+		}
+		decoded++
+		for _, limit := range []int{MaxParkedBytes, len(raw) + 2000, len(raw) + 600, len(raw)} {
+			want, werr := NewParkedLeadWithin(raw, "fallback", "sub-x", info, limit)
+			got, gerr := NewParkedEventWithin(e, "sub-x", info, limit)
+			if !bytes.Equal(got, want) || (werr == nil) != (gerr == nil) || werr != nil && werr.Error() != gerr.Error() {
+				t.Fatalf("%.80s… limit %d: by event %q (%v), by body %q (%v)", raw, limit, truncate(string(got), 200), gerr, truncate(string(want), 200), werr)
+			}
+		}
+	}
+	if decoded < 10 {
+		t.Fatalf("only %d bodies decoded: the test covers nothing", decoded)
+	}
+	e := mustDecode(t, ev())
+	built := *e
+	built.src = source{}
+	raw, _ := json.Marshal(&built)
+	want, _ := NewParkedLeadWithin(raw, "", "sub-x", info, MaxParkedBytes)
+	if got, err := NewParkedEventWithin(&built, "sub-x", info, MaxParkedBytes); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("an event not decoded: %s (%v), want %s", got, err, want)
+	}
+}
+
+// BenchmarkParkDecodedEvent parks a decoded event from its body (what the
+// worker did: the body is validated and scanned for duplicate keys again)
+// and from the event (what it does: DecodeEvent's reading is kept).
+func BenchmarkParkDecodedEvent(b *testing.B) {
+	var records []string
+	for len(strings.Join(records, ",")) < 512<<10 {
+		records = append(records, `{"email":"lead`+strings.Repeat("x", 20)+`@example.com","score":12345678901234567890,"tags":["a","b"],"n":{"k":true}}`)
+	}
+	info := info1006()
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"contract example", mustRead(b, "contract-event.json")}, {"512 KiB of records", ev("requestContent", `{"input":[`+strings.Join(records, ",")+`]}`)}} {
+		e, err := DecodeEvent(c.data, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name+"/body", func(b *testing.B) {
+			b.SetBytes(int64(len(c.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := NewParkedLeadWithin(c.data, e.EventID, e.Subscription, info, stockLimit); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/event", func(b *testing.B) {
+			b.SetBytes(int64(len(c.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := NewParkedEventWithin(e, e.Subscription, info, stockLimit); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

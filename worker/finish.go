@@ -174,7 +174,13 @@ func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub str
 	} else {
 		eventID = eventIDOf(msg, raw)
 	}
-	entry, err := repost.NewParkedLeadWithin(raw, eventID, sub, info, f.w.q.DataLimit())
+	var entry []byte
+	var err error
+	if ev != nil { // decoded from raw: its reading is kept, raw is not read again
+		entry, err = repost.NewParkedEventWithin(ev, sub, info, f.w.q.DataLimit())
+	} else {
+		entry, err = repost.NewParkedLeadWithin(raw, eventID, sub, info, f.w.q.DataLimit())
+	}
 	if errors.Is(err, repost.ErrEntryTooLarge) {
 		if entry, err = f.parkBody(raw, eventID, sub, info); err != nil {
 			// Handing it back would repeat its Marketo call, maybe forever:
