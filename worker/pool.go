@@ -25,6 +25,7 @@ type pool struct {
 	// frees ack slots, so more events come), else backlogHold at least.
 	incoming bool
 	inflight int           // calls taken from the pool and not done
+	pace     pacer         // holds partial batches to the quota's pace (pacing.go); nil: none
 	added    chan struct{} // cap 1: events were added or a lookup value freed
 	taken    chan struct{} // cap 1: events left the pool
 }
@@ -118,7 +119,14 @@ func (p *pool) sendable(b *batch, closed bool, first, now time.Time) bool {
 		return true
 	}
 	hold, ok := p.hold()
-	return ok && now.Sub(first) >= hold
+	return ok && now.Sub(first) >= hold && p.paceWait(now, first) == 0
+}
+
+func (p *pool) paceWait(now, first time.Time) time.Duration {
+	if p.pace == nil {
+		return 0
+	}
+	return p.pace.wait(now, first)
 }
 
 // hold is how long a partial batch waits: one linger, longer while a
@@ -161,7 +169,7 @@ func (p *pool) ready(now time.Time) (ok bool, wait time.Duration) {
 			return true, 0
 		}
 		if hold, ok := p.hold(); ok {
-			if w := hold - now.Sub(first); wait == 0 || w < wait {
+			if w := max(hold-now.Sub(first), p.paceWait(now, first)); wait == 0 || w < wait {
 				wait = w
 			}
 		}
@@ -182,6 +190,7 @@ func (p *pool) take(now time.Time) *batch {
 		bestPicked []int
 		bestFirst  time.Time
 		bestReady  bool
+		bestFull   bool // full, or unable to fill: not paced
 	)
 	for key, items := range p.groups {
 		b, picked, closed := p.candidate(items)
@@ -192,6 +201,7 @@ func (p *pool) take(now time.Time) *batch {
 		ready := p.sendable(b, closed, first, now)
 		if best == nil || (ready && !bestReady) || (ready == bestReady && first.Before(bestFirst)) {
 			best, bestKey, bestPicked, bestFirst, bestReady = b, key, picked, first, ready
+			bestFull = closed || b.records >= p.maxRecords
 		}
 	}
 	if best == nil {
@@ -214,6 +224,9 @@ func (p *pool) take(now time.Time) *batch {
 	}
 	p.records -= best.records
 	p.inflight++
+	if p.pace != nil {
+		p.pace.took(now, !bestFull)
+	}
 	for k := range best.keys {
 		p.busy[k]++
 	}

@@ -41,6 +41,7 @@ func (s *subRunner) run(ctx, work context.Context) {
 	s.stop = ctx
 	s.held = map[jetstream.Msg]struct{}{}
 	s.pool = newPool(s.w.cfg.BatchSize, s.w.cfg.MaxBodyBytes, s.w.cfg.Linger, max(time.Second, s.sub.Limits.Window))
+	s.pool.pace = s.startPacing(ctx)
 	stopKeep := s.keepAlive(work)
 	defer stopKeep()
 	var calls sync.WaitGroup
