@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.micro, "micro", true, "include the go test micro-benchmarks of quota and marketo")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the end-to-end throughput run")
 	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile of the end-to-end throughput run")
-	fs.StringVar(&o.only, "only", "", "run only this figure (throughput, backlog or mixed: the mixed drain and idle latency), print it, write no report")
+	fs.StringVar(&o.only, "only", "", "run only this figure (throughput, backlog, mixed: the mixed drain and idle latency, or day: the simulated day), print it, write no report")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,6 +69,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.only == "mixed" {
 		return measureSendPath(ctx, o, rep, say)
+	}
+	if o.only == "day" {
+		measureDay(rep, say)
+		return nil
 	}
 	say("throughput: raw JetStream consume+ack versus end to end, %d events each", o.events)
 	if err := measureThroughput(ctx, o.events, max(1, o.rounds), profiles{o.cpuprofile, o.memprofile}, rep); err != nil {
@@ -94,6 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := measureSendPath(ctx, o, rep, say); err != nil {
 		return err
 	}
+	measureDay(rep, say)
 
 	say("backlog: peak RSS of repostd draining %d events", o.backlog)
 	if err := measureBacklog(ctx, o, rep); err != nil {

@@ -17,6 +17,7 @@ type report struct {
 	Drain             drainResult
 	Mixed             mixedResult
 	Idle              idleResult
+	Day               dayResult
 	Backlog           backlogResult
 	Micro             string
 	Chaos             string
@@ -49,6 +50,7 @@ func (r *report) markdown(o options) []byte {
 		r.Mixed.Events, r.Mixed.LeadsPerCall, r.Mixed.Calls, r.Mixed.Needed, r.Mixed.Seconds/max(r.Mixed.Minimum, 1e-9), r.Mixed.Seconds, r.Mixed.Minimum, r.Mixed.Caused606, r.Mixed.Caused615)
 	p("| idle latency, publish to arrival at Marketo (median) | lone event **%s**, burst of 10 **%s** | linger %s; target linger + 50 ms |",
 		r.Idle.Lone.Round(time.Millisecond), r.Idle.Burst.Round(time.Millisecond), r.Idle.Linger)
+	b.WriteString(r.Day.markdownRow())
 	p("| peak RSS of repostd draining a backlog (`-backlog %d`) | **%.0f MiB** | drained at %.0f events/s in %.0f s |",
 		r.Backlog.Events, float64(r.Backlog.PeakRSS)/(1<<20), r.Backlog.PerSecond, r.Backlog.Seconds)
 	p("")
@@ -66,6 +68,7 @@ func (r *report) markdown(o options) []byte {
 			runtime.NumCPU(), cores, budget, r.Floor.cpuPerEvent(), max(0, budget-r.Floor.cpuPerEvent()), r.E2E.cpuPerEvent()-r.Floor.cpuPerEvent())
 	}
 	p("- Where the end-to-end CPU goes (a profile taken once on 2026-11-23 on a 2-core machine, not recomputed by each run; take one with `-only throughput -rounds 1 -cpuprofile F`): the worker's decoding and preparing about 24%%, its sending, settling and outcome publishing 13%%, the simulator answering over HTTP 15%%, the NATS server about 25%%, the nats.go client 9%%, the garbage collector 11%%.")
+	b.WriteString(r.Day.markdownHow())
 	p("- *peak RSS*: the real `repostd` binary (a separate process) with limits off, draining the backlog published before it starts; `VmHWM` from `/proc/<pid>/status` once every event has its outcome.")
 	p("")
 	p("![calls per window](%s)", filepath.Base(o.svg))
