@@ -36,6 +36,9 @@ func TestPoolHoldsPartialBatchesForThePace(t *testing.T) {
 	if ok || wait < interval-time.Second || wait > interval {
 		t.Fatalf("second partial batch: ready %v, wait %s; want held about %s", ok, wait, interval)
 	}
+	if on, every := pc.binding(at); !on || every < interval-time.Second || every > interval+time.Second {
+		t.Errorf("binding %v, one partial call per %s; want on, about %s", on, every, interval)
+	}
 	for i := range 300 {
 		p.add([]*item{syncItem(t, fmt.Sprintf("full%d@x.com", i), "")}, at)
 	}

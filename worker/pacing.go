@@ -108,22 +108,39 @@ func (pc *pacing) state() (quota.Budget, bool) {
 	return pc.budget, pc.known
 }
 
+// binding reports whether a partial call would wait for the pace at now,
+// and the pace: one partial call per interval.
+func (pc *pacing) binding(now time.Time) (bool, time.Duration) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	b := pc.budget
+	if !pc.known || b.Left <= 0 || !b.ResetAt.After(now) {
+		return false, 0
+	}
+	return pc.p.Wait(now, b) > 0, b.ResetAt.Sub(now) * time.Duration(max(1, b.Shares)) / time.Duration(b.Left)
+}
+
 // startPacing reads the day's budget once (so that the first batches are
 // paced) and then every GaugeInterval until ctx ends.
 func (s *subRunner) startPacing(ctx context.Context) *pacing {
 	pc := newPacing(min(maxPaceHold, s.w.cfg.ExpireMargin/2))
-	shares := 1
+	shares, paced := 1, false
 	refresh := func(n int) {
 		if n%sharesEvery == 0 {
 			shares = s.replicaShares(ctx, shares)
 		}
-		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		snap, err := s.w.lim.Snapshot(rctx, s.sub.ID, s.sub.Limits)
 		if err != nil {
 			return // the last budget stands; admission fails closed anyway
 		}
-		pc.observe(snap, time.Now(), shares)
+		now := time.Now()
+		pc.observe(snap, now, shares)
+		if on, every := pc.binding(now); on != paced {
+			paced = on
+			s.logPace(on, every, snap, shares)
+		}
 	}
 	refresh(0)
 	go func() {
@@ -158,4 +175,15 @@ func (s *subRunner) replicaShares(ctx context.Context, last int) int {
 		}
 	}
 	return n + 1
+}
+
+// logPace logs the pace starting or ceasing to hold partial calls.
+func (s *subRunner) logPace(on bool, every time.Duration, snap quota.Snapshot, shares int) {
+	if !on {
+		s.w.log.Info("quota pacing no longer holds partial calls", zap.String("subscription", s.sub.ID))
+		return
+	}
+	s.w.log.Info("quota pacing: partial calls wait and carry more, to last the day's quota until the reset",
+		zap.String("subscription", s.sub.ID), zap.Int("quotaLeft", snap.QuotaLeft()),
+		zap.Time("resetAt", snap.ResetAt), zap.Int("replicas", shares), zap.Duration("onePartialCallPer", every))
 }
