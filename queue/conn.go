@@ -33,6 +33,10 @@ type Options struct {
 	MaxAge   time.Duration         // age limit of POSTOUT_FAILED; 14 days when 0
 	DupeWin  time.Duration         // de-duplication window of outcome and parked streams; 24 h when 0
 	AckWait  time.Duration         // consumers' ack wait; 2 min when 0
+	// FailedDupeWin is POSTOUT_FAILED's de-duplication window; 2 h when 0
+	// (at most MaxAge). repostctl's import and requeue do not rely on it:
+	// they keep a ledger (ledger.go). Tests shorten it to get past it.
+	FailedDupeWin time.Duration
 	// PublishTimeout fails a publication JetStream has not acknowledged
 	// by then (its stream leader died holding it); 20 s when 0.
 	PublishTimeout time.Duration

@@ -49,6 +49,7 @@ type publication struct {
 	f   jetstream.PubAckFuture // nil once settled or when it could not be sent
 	at  time.Time              // when it was last sent
 	err error                  // the last failure; nil when acknowledged
+	ack *jetstream.PubAck      // JetStream's acknowledgement, once received
 }
 
 // publishTimeout is how long a publication waits for its ack.
@@ -154,6 +155,10 @@ func (b *Batch) send(p *publication) {
 	p.f, p.err = f, nil
 }
 
+// Ack returns JetStream's acknowledgement of publication i once Results
+// has it (nil otherwise): Duplicate says the stream already held the id.
+func (b *Batch) Ack(i int) *jetstream.PubAck { return b.pubs[i].ack }
+
 // Len is the number of publications in the batch.
 func (b *Batch) Len() int { return len(b.pubs) }
 
@@ -218,8 +223,8 @@ func (b *Batch) settle(ctx context.Context) []int {
 				defer tick.Stop()
 			}
 			select {
-			case <-p.f.Ok():
-				p.f, p.err = nil, nil
+			case ack := <-p.f.Ok():
+				p.f, p.err, p.ack = nil, nil, ack
 			case err := <-p.f.Err():
 				p.f, p.err = nil, fmt.Errorf("queue: publish %s: %w", p.msg.Subject, err)
 			case <-tick.C:

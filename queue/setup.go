@@ -33,7 +33,7 @@ func (q *Queue) Ensure(ctx context.Context) error {
 			Name: StreamFailed, Subjects: []string{q.Subjects.All("failed")},
 			Description: "failed post-outs waiting for repost",
 			MaxAge:      maxAge,
-			Duplicates:  min(2*time.Hour, maxAge), // covers an interrupted import or requeue run again (the server wants it within the max age)
+			Duplicates:  min(orDefault(q.opts.FailedDupeWin, 2*time.Hour), maxAge), // the server wants it within the max age
 		},
 		{
 			Name: StreamOutcomes, Subjects: []string{q.Subjects.All("outcome")},

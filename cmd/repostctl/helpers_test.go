@@ -57,6 +57,13 @@ type harness struct {
 // configuration naming subs, whose Marketo is at endpoint.
 func newHarness(t *testing.T, endpoint string, subs ...string) *harness {
 	t.Helper()
+	return newHarnessWith(t, queue.Options{}, endpoint, subs...)
+}
+
+// newHarnessWith is newHarness with the streams created by o (e.g. short
+// de-duplication windows); their storage is memory.
+func newHarnessWith(t *testing.T, o queue.Options, endpoint string, subs ...string) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	emb, err := queue.StartEmbeddedMax(dir, 0, queue.StockMaxPayload)
 	if err != nil {
@@ -66,7 +73,8 @@ func newHarness(t *testing.T, endpoint string, subs ...string) *harness {
 	h := &harness{t: t, dir: dir, env: map[string]string{"USER": "oncall"}, now: func() time.Time { return fixedNow }}
 	// Memory streams keep the race-enabled tests fast; repostctl never
 	// changes streams it finds, whatever their storage.
-	h.q = testenv.Queue(t, emb.URL, queue.Options{Storage: jetstream.MemoryStorage})
+	o.Storage = jetstream.MemoryStorage
+	h.q = testenv.Queue(t, emb.URL, o)
 	h.cfgPath = filepath.Join(dir, "repost.yaml")
 	if err := os.WriteFile(h.cfgPath, []byte(configYAML(dir, endpoint, subs)), 0o600); err != nil {
 		t.Fatal(err)

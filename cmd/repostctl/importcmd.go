@@ -33,7 +33,10 @@ EventId, SourceId, Endpoint, Response and AttemptedAt are used when present,
 other columns are kept under "reportColumns". JSON lines are failed post-out
 events as DAP publishes them. Every row is validated before anything is published; bad rows
 are named by line and skipped. A row without EventId gets a digest of its
-content, so importing the same report again publishes nothing new.`,
+content. Every eventId published is recorded (for 30 days, in REPOST_EVENTS),
+so importing the same report again, or an interrupted import, publishes only
+what was not published before, however much later; the last line says how
+many were already imported and how many were published.`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return runImport(c.Context(), e, g, o, args[0]) },
 	}
@@ -72,10 +75,11 @@ func runImport(ctx context.Context, e *env, g *globals, o *importOpts, name stri
 	}
 	defer s.close()
 	warnUnconfigured(e, s, set)
-	if err := publishImport(ctx, e, s.q, set.rows); err != nil {
+	c, err := publishImport(ctx, e, s.q, set.rows)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "published %s events to %s\n", thousands(len(set.rows)), queue.StreamFailed)
+	fmt.Fprintf(e.stdout, "%s already imported, %s published to %s\n", thousands(c.already), thousands(c.published), queue.StreamFailed)
 	return nil
 }
 
@@ -116,22 +120,46 @@ func warnUnconfigured(e *env, s *session, set *importSet) {
 	}
 }
 
-// publishImport publishes in chunks, each acknowledged before the next. A
-// failure stops there: a rerun publishes again what was acknowledged, and
-// the stream de-duplicates it by eventId.
-func publishImport(ctx context.Context, e *env, q *queue.Queue, rows []importRow) error {
+// importCounts are what an import did with its valid rows.
+type importCounts struct {
+	already   int // published by an earlier (or a concurrent) import
+	published int
+}
+
+// publishImport publishes in chunks, each acknowledged before the next,
+// every row whose eventId the ledger does not hold as published already
+// (queue/ledger.go), however long ago. A failure stops there: a rerun
+// publishes only what was not acknowledged.
+func publishImport(ctx context.Context, e *env, q *queue.Queue, rows []importRow) (importCounts, error) {
+	var c importCounts
 	pr := newProgress(e, "import", len(rows))
 	defer pr.finish()
 	for i := 0; i < len(rows); i += importChunk {
-		b := q.NewBatch()
-		for _, r := range rows[i:min(i+importChunk, len(rows))] {
-			b.Failed(r.sub, r.id, r.data)
+		chunk := rows[i:min(i+importChunk, len(rows))]
+		ids := make([]string, len(chunk))
+		for j, r := range chunk {
+			ids[j] = r.id
 		}
-		if err := b.Wait(ctx); err != nil {
-			return fmt.Errorf("publishing stopped: %d of %d events acknowledged before rows from line %d failed: %w; run the same import again (published events are de-duplicated by eventId)",
-				i, len(rows), rows[i].line, err)
+		already, err := publishOnce(ctx, q, queue.StreamFailed, ids, e.now(), func(b *queue.Batch, j int) {
+			b.Failed(chunk[j].sub, chunk[j].id, chunk[j].data)
+		})
+		if err != nil {
+			return c, fmt.Errorf("publishing stopped: %d of %d events done before rows from line %d failed: %w; run the same import again (what was acknowledged is recorded and not published again)",
+				i, len(rows), chunk[0].line, err)
 		}
-		pr.update(min(i+importChunk, len(rows)), 0)
+		k := countTrue(already)
+		c.already, c.published = c.already+k, c.published+len(chunk)-k
+		pr.update(i+len(chunk), 0)
 	}
-	return nil
+	return c, nil
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
 	"github.com/leadops/repost"
@@ -39,7 +39,9 @@ func newRequeueCmd(e *env, g *globals) *cobra.Command {
 after applying the transforms to each lead's requestContent (in this order:
 rename, drop, set, coerce, program status). Each publication is acknowledged
 before its requeued outcome is written and the parked entry deleted, so an
-interrupted requeue can simply be run again.`,
+interrupted requeue can simply be run again: every copy published is recorded
+(for 30 days, in REPOST_EVENTS), and a copy already published, however long
+ago, is not published again; the last line says how many were.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			r, err := o.prepare(e)
@@ -114,7 +116,8 @@ type requeuer struct {
 	size int // leads per chunk
 
 	done, failed, gone, shown int
-	published                 map[string]bool // requeued eventIds, for --wait
+	already                   int             // of done: copies published by an earlier run
+	published                 map[string]bool // eventIds of copies this run published, for --wait
 }
 
 func (r *requeuer) run(ctx context.Context) error {
@@ -146,7 +149,7 @@ func (r *requeuer) run(ctx context.Context) error {
 }
 
 func (r *requeuer) interrupted(total int, err error) error {
-	return fmt.Errorf("requeue stopped with %d of %d leads requeued: %w; run the same command again to finish: what was already published is de-duplicated", r.done, total, err)
+	return fmt.Errorf("requeue stopped with %d of %d leads requeued: %w; run the same command again to finish: what was already published is recorded and not published again", r.done, total, err)
 }
 
 func (r *requeuer) report(total int) error {
@@ -159,7 +162,8 @@ func (r *requeuer) report(total int) error {
 	if r.gone > 0 {
 		fmt.Fprintf(r.e.stdout, "; %d were no longer parked", r.gone)
 	}
-	fmt.Fprintf(r.e.stdout, "; %d left parked\n", r.failed)
+	fmt.Fprintf(r.e.stdout, "; %d left parked: %d published, %d already published by an earlier run\n",
+		r.failed, r.done-r.already, r.already)
 	if r.failed > 0 {
 		return fmt.Errorf("%d leads left parked: their transform failed (listed above)", r.failed)
 	}
@@ -178,8 +182,9 @@ type pending struct {
 
 // chunk requeues the entries at seqs: every fixed event is published and
 // acknowledged, then every requeued outcome, then the entries are deleted.
-// A kill between steps leaves the entries parked; a rerun publishes them
-// again under the same eventIds, which the stream de-duplicates.
+// A kill between steps leaves the entries parked; a rerun finishes them,
+// publishing only the copies and outcomes that the ledger does not hold
+// (publishOnce), so it sends no lead twice however much later it runs.
 func (r *requeuer) chunk(ctx context.Context, seqs []uint64) error {
 	ens, err := fetchEntries(ctx, r.q, seqs)
 	if err != nil {
@@ -208,11 +213,15 @@ func (r *requeuer) chunk(ctx context.Context, seqs []uint64) error {
 	if len(ready) == 0 {
 		return nil
 	}
-	b := r.q.NewBatch()
-	for _, p := range ready {
-		b.FailedDated(p.en.P.Subscription, p.rq.newID, p.rq.data, p.en.DataAt) // not newer than the original
+	ids := make([]string, len(ready))
+	for i, p := range ready {
+		ids[i] = p.rq.newID
 	}
-	if err := b.Wait(ctx); err != nil {
+	already, err := publishOnce(ctx, r.q, queue.StreamFailed, ids, r.e.now(), func(b *queue.Batch, i int) {
+		p := ready[i]
+		b.FailedDated(p.en.P.Subscription, p.rq.newID, p.rq.data, p.en.DataAt) // not newer than the original
+	})
+	if err != nil {
 		return err
 	}
 	n, hookErr := len(ready), error(nil)
@@ -224,32 +233,36 @@ func (r *requeuer) chunk(ctx context.Context, seqs []uint64) error {
 			}
 		}
 	}
-	if err := r.finish(ctx, ready[:n]); err != nil {
+	if err := r.finish(ctx, ready[:n], already[:n]); err != nil {
 		return err
 	}
 	return hookErr
 }
 
-// finish writes the requeued outcomes of published leads, waits for their
-// acks, then deletes the parked entries. Once published, the leads are
-// finished even if interrupted meanwhile.
-func (r *requeuer) finish(ctx context.Context, ready []pending) error {
+// finish writes the requeued outcomes of published leads (those the
+// ledger does not hold already), waits for their acks, then deletes the
+// parked entries. Once published, the leads are finished even if
+// interrupted meanwhile. already says which copies an earlier run published.
+func (r *requeuer) finish(ctx context.Context, ready []pending, already []bool) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
 	defer cancel()
-	b := r.q.NewBatch()
-	for _, p := range ready {
+	outs := make([]*repost.Outcome, len(ready))
+	ids := make([]string, len(ready))
+	for i, p := range ready {
 		reason := "requeued as " + p.rq.newID + ": " + r.t.String()
 		if r.o.reason != "" {
 			reason += "; " + r.o.reason
 		}
-		b.Outcome(&repost.Outcome{EventID: p.en.P.EventID, LeadID: p.en.P.LeadID, Subscription: p.en.P.Subscription,
+		outs[i] = &repost.Outcome{EventID: p.en.P.EventID, LeadID: p.en.P.LeadID, Subscription: p.en.P.Subscription,
 			Kind: repost.KindRequeued, Code: p.en.P.Parked.Code, Reason: reason, Attempts: p.en.P.Parked.Attempts,
-			At: r.e.now().UTC(), Actor: r.o.actor, RequeuedAs: p.rq.newID})
+			At: r.e.now().UTC(), Actor: r.o.actor, RequeuedAs: p.rq.newID}
+		ids[i] = queue.OutcomeMsgID(outs[i])
 	}
-	if err := b.Wait(fctx); err != nil {
+	_, err := publishOnce(fctx, r.q, queue.StreamOutcomes, ids, r.e.now(), func(b *queue.Batch, i int) { b.Outcome(outs[i]) })
+	if err != nil {
 		return fmt.Errorf("requeued outcomes: %w", err)
 	}
-	err := parallel(len(ready), func(i int) error {
+	err = parallel(len(ready), func(i int) error {
 		return r.q.DeleteParkedWithBody(fctx, ready[i].en.Seq, ready[i].en.P.Parked.BodyRef)
 	})
 	if err != nil {
@@ -259,7 +272,11 @@ func (r *requeuer) finish(ctx context.Context, ready []pending) error {
 	if r.published == nil {
 		r.published = map[string]bool{}
 	}
-	for _, p := range ready {
+	for i, p := range ready {
+		if already[i] {
+			r.already++ // its outcome may be long written: --wait does not follow it
+			continue
+		}
 		r.published[p.rq.newID] = true
 	}
 	return nil
@@ -379,35 +396,13 @@ func fetchEntries(ctx context.Context, q *queue.Queue, seqs []uint64) ([]entry, 
 	return out, err
 }
 
-// parallel runs fn for 0..n-1 on a few goroutines and returns the first error.
+// parallel runs fn for 0..n-1 on a few goroutines and returns the first
+// error, once every call has returned.
 func parallel(n int, fn func(i int) error) error {
-	const workers = 8
-	next := make(chan int)
-	errs := make(chan error, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < min(workers, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := fn(i); err != nil {
-					select {
-					case errs <- err:
-					default:
-					}
-				}
-			}
-		}()
-	}
+	var g errgroup.Group
+	g.SetLimit(8)
 	for i := 0; i < n; i++ {
-		next <- i
+		g.Go(func() error { return fn(i) })
 	}
-	close(next)
-	wg.Wait()
-	select {
-	case err := <-errs:
-		return err
-	default:
-		return nil
-	}
+	return g.Wait()
 }
