@@ -78,8 +78,10 @@ type call struct {
 	g         *granted
 }
 
-// granted is the admission a call was filled for; err is a token that could
-// not be had (the call then fails as a whole, unadmitted).
+// granted is the admission a call was filled for: at is the local time
+// just before the limiter was asked (the admission is at least that old);
+// err is a token that could not be had (the call then fails as a whole,
+// unadmitted).
 type granted struct {
 	lease quota.Lease
 	at    time.Time
@@ -112,16 +114,12 @@ func (s *subRunner) form(ctx context.Context) *call {
 		}
 		return nil
 	}
-	lease, err, ok := s.admit(ctx, func() []*item { return c.b.items }, prep)
+	g, ok := s.admit(ctx, func() []*item { return c.b.items }, prep)
 	if !ok {
 		s.endCall(ctx, c)
 		return nil
 	}
-	if err != nil {
-		c.g = &granted{err: err}
-	} else {
-		c.g = &granted{lease: lease, at: time.Now()}
-	}
+	c.g = &g
 	return c
 }
 

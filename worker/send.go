@@ -39,21 +39,30 @@ type readyClient interface {
 
 var _ readyClient = (*marketo.Client)(nil)
 
-// maxSendTries bounds the admissions one call may take: a token rejected
-// by Marketo, or gone before the call could leave, costs one more.
+// maxSendTries bounds the admissions one call may take for its token: a
+// token rejected by Marketo, or gone before the call could leave, costs one
+// more.
 const maxSendTries = 3
+
+// maxLateTries bounds the admissions one call may take for being late: an
+// admission older than the guard band is never used (Marketo could count
+// the call in a window the limiter has already let fill), and a call late
+// this many times in a row is handed back rather than sent late.
+const maxLateTries = 5
 
 // post has the call admitted and sends it at once. The access token is in
 // hand before admission is asked, so no wait comes between the admission
 // and the request leaving: Marketo counts the call when the limiter did.
-// Should more than the window's guard band pass anyway, the call is
-// admitted again before it leaves. A token Marketo rejects (601/602) is
-// refreshed, and the resend admitted again. ok is false when the batch
-// was handed back or deferred instead (admit).
+// Should more than the window's guard band pass anyway (counted from before
+// the limiter was asked, checked just before the request leaves), the call
+// is admitted again; it is never sent on a late admission. A token Marketo
+// rejects (601/602) is refreshed, and the resend admitted again. ok is
+// false when the batch was handed back or deferred instead (admit).
 func (s *subRunner) post(ctx context.Context, b *batch, req marketo.LeadsRequest, g *granted) (*marketo.Response, error, bool) {
 	rc, now := s.sub.Client.(readyClient)
 	items := func() []*item { return b.items }
-	for try := 1; ; try++ {
+	tries, late := 0, 0
+	for {
 		if g != nil && g.err != nil {
 			return nil, g.err, true // no token: the call fails as a whole (policy decides)
 		}
@@ -64,46 +73,53 @@ func (s *subRunner) post(ctx context.Context, b *batch, req marketo.LeadsRequest
 			s.handBack(b.items, 0) // SIGTERM: no new call starts; another replica sends them
 			return nil, nil, false
 		}
-		var lease quota.Lease
-		var admitted time.Time
+		var cur granted
 		if g != nil { // the first try uses the admission the batch was filled for
-			lease, admitted, g = g.lease, g.at, nil
+			cur, g = *g, nil
 		} else {
 			var prep func() error
 			if now {
 				prep = func() error { return rc.Ready(ctx) }
 			}
-			l, err, ok := s.admit(ctx, items, prep)
+			a, ok := s.admit(ctx, items, prep)
 			if !ok {
 				return nil, nil, false
 			}
-			if err != nil {
-				return nil, err, true
+			if a.err != nil {
+				return nil, a.err, true
 			}
-			lease, admitted = l, time.Now()
+			cur = a
 		}
 		if s.stopping() {
-			s.release(ctx, lease)
+			s.release(ctx, cur.lease)
 			s.handBack(b.items, 0)
 			return nil, nil, false
 		}
 		if !now {
-			stop := s.renew(ctx, lease)
+			stop := s.renew(ctx, cur.lease)
 			resp, err := s.sub.Client.Post(ctx, req)
 			stop()
-			s.release(ctx, lease)
+			s.release(ctx, cur.lease)
 			return resp, err, true
 		}
-		if late := time.Since(admitted); late > s.guard && try < maxSendTries {
-			s.w.log.Warn("admitted too long before sending; admitting again", zap.String("subscription", s.sub.ID), zap.Duration("late", late))
-			s.release(ctx, lease)
+		stop := s.renew(ctx, cur.lease)
+		if d := time.Since(cur.at); d > s.guard {
+			stop()
+			s.release(ctx, cur.lease)
+			if late++; late >= maxLateTries {
+				s.w.log.Warn("admitted too long before sending, again and again; handing the batch back",
+					zap.String("subscription", s.sub.ID), zap.Duration("late", d))
+				s.handBack(b.items, time.Second)
+				return nil, nil, false
+			}
+			s.w.log.Warn("admitted too long before sending; admitting again", zap.String("subscription", s.sub.ID), zap.Duration("late", d))
 			continue
 		}
-		stop := s.renew(ctx, lease)
+		tries++
 		resp, err := rc.PostNow(ctx, req)
 		stop()
-		s.release(ctx, lease)
-		if try < maxSendTries && (errors.Is(err, marketo.ErrNoToken) ||
+		s.release(ctx, cur.lease)
+		if tries < maxSendTries && (errors.Is(err, marketo.ErrNoToken) ||
 			errors.Is(err, marketo.ErrAccessTokenInvalid) || errors.Is(err, marketo.ErrAccessTokenExpired)) {
 			s.w.log.Info("access token gone or rejected; refreshing it and admitting the call again",
 				zap.String("subscription", s.sub.ID), zap.Error(err))
@@ -168,15 +184,19 @@ func (s *subRunner) claim(ctx context.Context, b *batch, owner string) (*batch, 
 // so that nothing but the limiter's answer comes between the admission and
 // the call leaving: it fills the batch and puts the token in hand; its
 // error ends the wait unadmitted (ok, with that error).
-func (s *subRunner) admit(ctx context.Context, give func() []*item, prep func() error) (quota.Lease, error, bool) {
+func (s *subRunner) admit(ctx context.Context, give func() []*item, prep func() error) (granted, bool) {
 	start := time.Now()
 	unreachable := limiterBackoff()
 	for {
 		if prep != nil {
 			if err := prep(); err != nil {
-				return quota.Lease{}, err, true
+				return granted{err: err}, true
 			}
 		}
+		// The admission dates from before it was asked: the limiter counts
+		// it at its own time, somewhere between here and its answer, and a
+		// slow answer must not hide how long the call has been admitted.
+		asked := time.Now()
 		adm, err := s.w.lim.Admit(ctx, s.sub.ID, s.sub.Limits)
 		if err != nil {
 			s.w.m.denied.WithLabelValues(s.sub.ID, "unavailable").Inc()
@@ -185,7 +205,7 @@ func (s *subRunner) admit(ctx context.Context, give func() []*item, prep func() 
 				s.w.log.Warn("limiter unreachable; handing the batch back", zap.String("subscription", s.sub.ID), zap.Error(err))
 				s.handBack(give(), 2*time.Second)
 				s.closeGate(2*time.Second, "limiter unreachable", false)
-				return quota.Lease{}, nil, false
+				return granted{}, false
 			}
 			sleepCtx(ctx, wait)
 			continue
@@ -195,14 +215,14 @@ func (s *subRunner) admit(ctx context.Context, give func() []*item, prep func() 
 				s.release(ctx, adm.Lease)
 			}
 			s.handBack(give(), 0)
-			return quota.Lease{}, nil, false
+			return granted{}, false
 		}
 		if adm.StateLost {
 			s.stateLost(adm)
 		}
 		if adm.Allowed {
 			s.w.m.admissionWait.WithLabelValues(s.sub.ID).Observe(time.Since(start).Seconds())
-			return adm.Lease, nil, true
+			return granted{lease: adm.Lease, at: asked}, true
 		}
 		s.w.m.denied.WithLabelValues(s.sub.ID, string(adm.Limit)).Inc()
 		if adm.Limit == quota.LimitRestore {
@@ -225,7 +245,7 @@ func (s *subRunner) admit(ctx context.Context, give func() []*item, prep func() 
 			} else {
 				s.deferItems(ctx, give())
 			}
-			return quota.Lease{}, nil, false
+			return granted{}, false
 		}
 		sleepCtx(s.stopCtx(ctx), adm.RetryAfter)
 	}

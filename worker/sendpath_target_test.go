@@ -74,6 +74,7 @@ func TestBindingWindowCallsLeaveFull(t *testing.T) {
 		if st.Violations[606] != 0 || st.Violations[615] != 0 {
 			t.Errorf("%s: caused 606 %d times and 615 %d times, want 0", id, st.Violations[606], st.Violations[615])
 		}
+		logCallMix(t, id, sim.CallLog(), simLimits.Window)
 		for _, c := range sim.CallLog() {
 			if c.Records > 0 {
 				calls++
@@ -89,4 +90,46 @@ func TestBindingWindowCallsLeaveFull(t *testing.T) {
 	if mean < 290 {
 		t.Errorf("mean leads per call %.1f, want >= 290", mean)
 	}
+	if ratio := float64(elapsed) / float64(minimum); ratio > 1.15 {
+		t.Errorf("the drain took %.2f x its physical minimum, want <= 1.15", ratio)
+	}
+}
+
+// logCallMix logs where a simulator's short calls came from: calls by
+// size, and each call under 300 leads (or not answered ok) with when it
+// arrived in the drain, its endpoint and answer; for a 606, the arrivals
+// in the window before it.
+func logCallMix(t *testing.T, id string, log []marketotest.Call, window time.Duration) {
+	t.Helper()
+	var start time.Time
+	sizes := map[string]int{}
+	for i, c := range log {
+		if c.Records == 0 && c.Code != "606" && c.Code != "615" {
+			continue
+		}
+		if start.IsZero() {
+			start = c.At
+		}
+		switch {
+		case c.Records == 300:
+			sizes["300"]++
+		case c.Records >= 250:
+			sizes["250-299"]++
+		case c.Records >= 100:
+			sizes["100-249"]++
+		default:
+			sizes["1-99"]++
+		}
+		if c.Records < 300 || c.Code != "ok" {
+			t.Logf("%s: call %d at %s: %s %d leads, %s", id, i, c.At.Sub(start).Round(time.Millisecond), c.Path, c.Records, c.Code)
+		}
+		if c.Code == "606" {
+			for _, p := range log[:i] {
+				if d := c.At.Sub(p.At); d <= window {
+					t.Logf("%s:   606 call %d: %s before it, %s %d leads %s", id, i, d.Round(time.Millisecond), p.Path, p.Records, p.Code)
+				}
+			}
+		}
+	}
+	t.Logf("%s: calls by size %v", id, sizes)
 }
