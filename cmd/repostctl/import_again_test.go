@@ -101,6 +101,7 @@ func TestImportAgainPastTheDuplicateWindow(t *testing.T) {
 	pastWindows()
 
 	out := h.mustRun("import", path)
+	t.Logf("second import: %s", out)
 	if got := h.count(queue.StreamFailed); got != n {
 		t.Errorf("after the second import POSTOUT_FAILED holds %d events, want %d", got, n)
 	}

@@ -262,6 +262,11 @@ func (r *requeuer) finish(ctx context.Context, ready []pending, already []bool) 
 	if err != nil {
 		return fmt.Errorf("requeued outcomes: %w", err)
 	}
+	if h := r.e.hooks.afterOutcomes; h != nil {
+		if err := h(); err != nil {
+			return err
+		}
+	}
 	err = parallel(len(ready), func(i int) error {
 		return r.q.DeleteParkedWithBody(fctx, ready[i].en.Seq, ready[i].en.P.Parked.BodyRef)
 	})

@@ -62,6 +62,7 @@ func TestRequeueInterruptedAgainPastTheDuplicateWindow(t *testing.T) {
 	pastWindows()
 
 	out := h.mustRun(args...)
+	t.Logf("second run: %s", out)
 	if !strings.Contains(out, "requeued 51 of 51 leads (rename role=jobTitle); 0 left parked: 50 published, 1 already published by an earlier run") {
 		t.Errorf("second run: %s", out)
 	}
@@ -79,6 +80,41 @@ func TestRequeueInterruptedAgainPastTheDuplicateWindow(t *testing.T) {
 	oneOutcomeEach(t, h, repost.KindRequeued, n)
 	if st := sim.Stats(); st.Records != n {
 		t.Errorf("Marketo received %d records, want each of %d leads once", st.Records, n)
+	}
+	if got := h.count(queue.StreamParked); got != 0 {
+		t.Errorf("%d leads still parked, want 0", got)
+	}
+}
+
+// A requeue killed after its requeued outcomes were acknowledged but
+// before the entries were deleted, run again past the outcome stream's
+// duplicate window: each lead keeps one requeued outcome, and its copy is
+// not published again.
+func TestRequeueKilledBeforeDeletingAgainPastTheDuplicateWindow(t *testing.T) {
+	const n = 20
+	h := newHarnessWith(t, shortWindows, "https://123-abc-456.mktorest.com", fixture.Sub)
+	for i := 0; i < n; i++ {
+		h.park(fixture.Sub, i, "field-role", repost.ParkInfo{Code: "1006", Reason: "Field 'role' not found", Field: "role", ParkedAt: fixedNow})
+	}
+	args := []string{"parked", "requeue", "--field", "role", "--rename-field", "role=jobTitle", "--rate", "0"}
+	h.hooks.afterOutcomes = func() error { return errKilled }
+	if _, _, err := h.run(context.Background(), args...); !errors.Is(err, errKilled) {
+		t.Fatalf("first run: %v, want the injected kill", err)
+	}
+	h.hooks.afterOutcomes = nil
+	if got := h.count(queue.StreamParked); got != n {
+		t.Fatalf("after the kill %d parked, want all %d", got, n)
+	}
+	pastWindows()
+
+	out := h.mustRun(args...)
+	t.Logf("second run: %s", out)
+	if !strings.Contains(out, "requeued 20 of 20 leads (rename role=jobTitle); 0 left parked: 0 published, 20 already published by an earlier run") {
+		t.Errorf("second run: %s", out)
+	}
+	oneOutcomeEach(t, h, repost.KindRequeued, n)
+	if got := h.count(queue.StreamFailed); got != n {
+		t.Errorf("POSTOUT_FAILED holds %d copies, want %d", got, n)
 	}
 	if got := h.count(queue.StreamParked); got != 0 {
 		t.Errorf("%d leads still parked, want 0", got)

@@ -53,6 +53,9 @@ type hooks struct {
 	// afterPublish runs once the n-th requeued event is acknowledged, before
 	// its outcome; an error stops the requeue there, as a kill would.
 	afterPublish func(n int) error
+	// afterOutcomes runs once a chunk's requeued outcomes are acknowledged,
+	// before its entries are deleted; an error stops the requeue there.
+	afterOutcomes func() error
 }
 
 // globals are the flags every command takes.
