@@ -202,8 +202,7 @@ func buildBody(req LeadsRequest) ([]byte, error) {
 	b := bytes.NewBuffer(make([]byte, 0, size))
 	b.WriteByte('{')
 	for _, k := range keys {
-		q, _ := json.Marshal(k) // a string always marshals
-		b.Write(q)
+		b.Write(strictjson.AppendString(b.AvailableBuffer(), k))
 		b.WriteByte(':')
 		b.Write(req.Params[k])
 		b.WriteByte(',')
