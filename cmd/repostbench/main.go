@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := measureBacklog(ctx, o, rep); err != nil {
 			return fmt.Errorf("backlog: %w", err)
 		}
-		say("  peak RSS %.0f MiB, %.0f events/s", float64(rep.Backlog.PeakRSS)/(1<<20), rep.Backlog.PerSecond)
+		say("  peak RSS %.0f MiB (repostd, GOMEMLIMIT %s), %.0f events/s", float64(rep.Backlog.PeakRSS)/(1<<20), rep.Backlog.GoMemLimit, rep.Backlog.PerSecond)
 		return nil
 	}
 	if o.only == "mixed" {
@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := measureBacklog(ctx, o, rep); err != nil {
 		return fmt.Errorf("backlog: %w", err)
 	}
-	say("  peak RSS %.0f MiB, %.0f events/s", float64(rep.Backlog.PeakRSS)/(1<<20), rep.Backlog.PerSecond)
+	say("  peak RSS %.0f MiB (repostd, GOMEMLIMIT %s), %.0f events/s", float64(rep.Backlog.PeakRSS)/(1<<20), rep.Backlog.GoMemLimit, rep.Backlog.PerSecond)
 
 	if o.micro {
 		say("micro-benchmarks: quota admissions, Marketo client")

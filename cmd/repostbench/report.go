@@ -51,8 +51,8 @@ func (r *report) markdown(o options) []byte {
 	p("| idle latency, publish to arrival at Marketo (median) | lone event **%s**, burst of 10 **%s** | linger %s; target linger + 50 ms |",
 		r.Idle.Lone.Round(time.Millisecond), r.Idle.Burst.Round(time.Millisecond), r.Idle.Linger)
 	b.WriteString(r.Day.markdownRow())
-	p("| peak RSS of repostd draining a backlog (`-backlog %d`) | **%.0f MiB** | drained at %.0f events/s in %.0f s |",
-		r.Backlog.Events, float64(r.Backlog.PeakRSS)/(1<<20), r.Backlog.PerSecond, r.Backlog.Seconds)
+	p("| peak RSS of repostd draining a backlog (`-backlog %d`) | **%.0f MiB** | drained at %.0f events/s in %.0f s, GOMEMLIMIT %s |",
+		r.Backlog.Events, float64(r.Backlog.PeakRSS)/(1<<20), r.Backlog.PerSecond, r.Backlog.Seconds, r.Backlog.GoMemLimit)
 	p("")
 	p("How each figure is measured (`cmd/repostbench`):")
 	p("")
@@ -69,7 +69,7 @@ func (r *report) markdown(o options) []byte {
 	}
 	p("- Where the end-to-end CPU goes (a profile taken once on 2026-11-23 on a 2-core machine, not recomputed by each run; take one with `-only throughput -rounds 1 -cpuprofile F`): the worker's decoding and preparing about 24%%, its sending, settling and outcome publishing 13%%, the simulator answering over HTTP 15%%, the NATS server about 25%%, the nats.go client 9%%, the garbage collector 11%%.")
 	b.WriteString(r.Day.markdownHow())
-	p("- *peak RSS*: the real `repostd` binary (a separate process) with limits off, draining the backlog published before it starts; `VmHWM` from `/proc/<pid>/status` once every event has its outcome.")
+	p("- *peak RSS*: the real `repostd` binary (a separate process, as in production: NATS is the bench's embedded server, Redis a throwaway redis-server, neither inside repostd), with limits off and the Deployment's `GOMEMLIMIT`, draining the backlog published before it starts; `VmHWM` from `/proc/<repostd pid>/status` once every event has its outcome. Target: 128 MiB (issue 13).")
 	p("")
 	p("![calls per window](%s)", filepath.Base(o.svg))
 	p("")
