@@ -2,9 +2,9 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -251,7 +251,4 @@ func eventIDOf(msg jetstream.Msg, raw []byte) string {
 	return "unknown"
 }
 
-func itoa(n uint64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
