@@ -113,16 +113,23 @@ func (q *Queue) ConsumerFor(ctx context.Context, sub string) (jetstream.Consumer
 		MaxAckPending: 5000,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
+	if c, err := q.JS.Consumer(ctx, StreamFailed, cc.Durable); err == nil {
+		return c, nil
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("queue: consumer %s: %w", cc.Durable, err)
+	}
 	// A subscription added to the config after its events were parked as
 	// unknown-subscription starts after them: those are replayed with
-	// repostctl requeue, not sent a second time by the new consumer.
+	// repostctl requeue, not sent a second time by the new consumer. The
+	// hand-over keeps the unrouted scans of every replica off its events
+	// from here on (queue/unrouted.go).
 	if q.events != nil {
-		p, ok, err := q.recordedProgress(ctx, q.Subjects.Failed(sub))
+		done, err := q.handOver(ctx, cc.FilterSubject)
 		if err != nil {
 			return nil, err
 		}
-		if ok && p.Done > 0 {
-			cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, p.Done+1
+		if done > 0 {
+			cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, done+1
 		}
 	}
 	return q.ensureConsumer(ctx, StreamFailed, cc)

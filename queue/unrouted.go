@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -69,15 +70,44 @@ func (q *Queue) NextFailed(ctx context.Context, subject string, seq uint64) (*je
 }
 
 // Progress is how far the events of one unrouted subject were handled.
+//
+// The bucket entry also says who holds the subject after that point, so
+// that a replica parking its events and one creating the subscription's
+// consumer never both take the same event: "N" (nobody), "N claim" (a
+// replica is parking the events after N) or "N served" (a replica is
+// creating the subscription's consumer, to start after N). Each is written
+// with compare-and-set on the entry read, so of a claim and a hand-over
+// made from the same entry only one lands.
 type Progress struct {
 	Done     uint64 // the last stream sequence handled; 0 for none
 	revision uint64 // of the bucket entry, 0 when there is none yet
 	saved    uint64 // Done as recorded in the bucket
+	hold     string // "", holdClaim or holdServed
+	at       time.Time
 }
+
+const (
+	holdClaim  = "claim"
+	holdServed = "served"
+)
+
+// ClaimStale is how long a claim holds a subject: longer than a batch
+// takes to park (its publications are retried for Config.PublishRetry,
+// a minute by default), after which the claiming replica is taken to have
+// stopped without recording its progress, and its events are handled again.
+const ClaimStale = 3 * time.Minute
 
 // Unsaved reports whether Done is not what the bucket holds: nothing was
 // recorded yet, or a consumer's ack floor moved it on.
 func (p Progress) Unsaved() bool { return p.revision == 0 || p.Done != p.saved }
+
+// Claimed reports whether a replica claimed the events after Done, and
+// when (the server's clock).
+func (p Progress) Claimed() (at time.Time, ok bool) { return p.at, p.hold == holdClaim }
+
+// HandedOver reports whether a replica took the subject over for its
+// subscription's consumer, and when (the server's clock).
+func (p Progress) HandedOver() (at time.Time, ok bool) { return p.at, p.hold == holdServed }
 
 // recordedProgress returns the progress recorded for subject, ok false when
 // there is none.
@@ -89,11 +119,15 @@ func (q *Queue) recordedProgress(ctx context.Context, subject string) (p Progres
 	if err != nil {
 		return Progress{}, false, fmt.Errorf("queue: progress of %s: %w", subject, err)
 	}
-	done, err := strconv.ParseUint(string(e.Value()), 10, 64)
+	value, hold, _ := strings.Cut(string(e.Value()), " ")
+	done, err := strconv.ParseUint(value, 10, 64)
+	if err == nil && hold != "" && hold != holdClaim && hold != holdServed {
+		err = fmt.Errorf("unknown holder %q", hold)
+	}
 	if err != nil {
 		return Progress{}, false, fmt.Errorf("queue: progress of %s: %w", subject, err)
 	}
-	return Progress{Done: done, revision: e.Revision(), saved: done}, true, nil
+	return Progress{Done: done, revision: e.Revision(), saved: done, hold: hold, at: e.Created()}, true, nil
 }
 
 func progressKey(subject string) string {
@@ -142,18 +176,36 @@ func (q *Queue) UnroutedProgress(ctx context.Context, subject string) (Progress,
 var ErrProgressMoved = errors.New("queue: unrouted progress moved")
 
 // SaveUnroutedProgress records that the events of subject up to sequence
-// done are handled, provided nobody recorded progress since p was read.
+// done are handled, and releases the subject, provided nobody recorded
+// progress since p was read.
 func (q *Queue) SaveUnroutedProgress(ctx context.Context, subject string, p Progress, done uint64) (Progress, error) {
+	return q.writeProgress(ctx, subject, p, done, "")
+}
+
+// ClaimUnrouted records that this replica is parking the events of subject
+// after p.Done, provided nobody recorded progress since p was read; it
+// returns ErrProgressMoved otherwise. Save the progress once they are
+// parked: the claim holds the subject, for ClaimStale, against other
+// replicas parking the same events and against the subscription's consumer
+// being created to start before them.
+func (q *Queue) ClaimUnrouted(ctx context.Context, subject string, p Progress) (Progress, error) {
+	return q.writeProgress(ctx, subject, p, p.Done, holdClaim)
+}
+
+func (q *Queue) writeProgress(ctx context.Context, subject string, p Progress, done uint64, hold string) (Progress, error) {
 	if q.events == nil {
 		return p, errors.New("queue: Ensure was not called")
 	}
-	value := []byte(strconv.FormatUint(done, 10))
+	value := strconv.FormatUint(done, 10)
+	if hold != "" {
+		value += " " + hold
+	}
 	var rev uint64
 	var err error
 	if p.revision == 0 {
-		rev, err = q.events.Create(ctx, progressKey(subject), value)
+		rev, err = q.events.Create(ctx, progressKey(subject), []byte(value))
 	} else {
-		rev, err = q.events.Update(ctx, progressKey(subject), value, p.revision)
+		rev, err = q.events.Update(ctx, progressKey(subject), []byte(value), p.revision)
 	}
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return p, ErrProgressMoved
@@ -161,7 +213,36 @@ func (q *Queue) SaveUnroutedProgress(ctx context.Context, subject string, p Prog
 	if err != nil {
 		return p, fmt.Errorf("queue: save progress of %s: %w", subject, err)
 	}
-	return Progress{Done: done, revision: rev, saved: done}, nil
+	return Progress{Done: done, revision: rev, saved: done, hold: hold, at: time.Now()}, nil
+}
+
+// handOver takes the subject of a subscription whose consumer is about to
+// be created away from the unrouted scans, and returns the last sequence
+// they handled: the consumer starts after it. A replica parking the
+// subject's events at that moment is waited for, until it records its
+// progress or its claim is stale (then the consumer starts after what was
+// recorded before the claim, and may deliver some events parked already:
+// repeated rather than lost).
+func (q *Queue) handOver(ctx context.Context, subject string) (uint64, error) {
+	for {
+		p, _, err := q.recordedProgress(ctx, subject)
+		if err != nil {
+			return 0, err
+		}
+		if at, ok := p.Claimed(); ok && time.Since(at) < ClaimStale {
+			select {
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+			continue
+		}
+		_, err = q.writeProgress(ctx, subject, p, p.Done, holdServed)
+		if errors.Is(err, ErrProgressMoved) {
+			continue
+		}
+		return p.Done, err
+	}
 }
 
 // ConsumerActivity reports whether the durable consumer of sub exists

@@ -64,58 +64,102 @@ func (w *Worker) scanUnrouted(ctx context.Context) error {
 const unroutedBatch = 100
 
 // drainUnrouted parks the events of one subject after its recorded
-// progress, recording progress after each batch once JetStream has
-// acknowledged the batch's parked entries and outcomes. A crash between the
-// two parks a batch again, which the de-duplication of those streams
-// absorbs; two replicas on the same subject part at the first record.
+// progress, a batch at a time: it claims the events after the progress
+// (queue.ClaimUnrouted), parks them, and once JetStream has acknowledged
+// the batch's parked entries and outcomes records the batch's last
+// sequence, also when a shutdown began meanwhile. A claim or hand-over
+// held by another replica leaves the subject alone: two replicas never
+// park the same events, and a subscription added on another replica
+// starts its consumer after every event parked here. A crash between
+// parking and recording parks the batch again once the claim is stale,
+// which the de-duplication of those streams absorbs.
 func (w *Worker) drainUnrouted(ctx context.Context, subject, sub string, subjectOK bool) error {
 	p, err := w.q.UnroutedProgress(ctx, subject)
-	if err != nil {
+	if err != nil || w.heldElsewhere(p) {
 		return err
 	}
 	if p.Unsaved() { // record the start at once: it may come from a consumer deleted later
 		if p, err = w.q.SaveUnroutedProgress(ctx, subject, p, p.Done); errors.Is(err, queue.ErrProgressMoved) {
-			p, err = w.q.UnroutedProgress(ctx, subject)
+			return nil // another replica got there first: the next scan reads what it recorded
 		}
 		if err != nil {
 			return err
 		}
 	}
 	for ctx.Err() == nil {
-		f := w.newFinisher()
-		next, n := p.Done+1, 0
-		for ; n < unroutedBatch; n++ {
-			m, err := w.q.NextFailed(ctx, subject, next)
-			if err != nil {
-				return err
-			}
-			if m == nil {
-				break
-			}
-			w.parkUnrouted(f, storedMsg{m}, sub, subjectOK)
-			next = m.Sequence + 1
-		}
-		if n == 0 {
-			return nil
-		}
-		if err := f.flush(context.WithoutCancel(ctx)); err != nil {
+		m, err := w.q.NextFailed(ctx, subject, p.Done+1)
+		if err != nil || m == nil {
 			return err
 		}
-		// The batch is parked: its progress is recorded even when a shutdown
-		// began meanwhile, or a subscription added later would start its
-		// consumer before these events and send them a second time.
-		save, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		p, err = w.q.SaveUnroutedProgress(save, subject, p, next-1)
-		cancel()
-		if errors.Is(err, queue.ErrProgressMoved) {
-			if p, err = w.q.UnroutedProgress(ctx, subject); err != nil {
-				return err
-			}
+		if p, err = w.q.ClaimUnrouted(ctx, subject, p); errors.Is(err, queue.ErrProgressMoved) {
+			return nil
 		} else if err != nil {
 			return err
 		}
+		if p, err = w.parkUnroutedBatch(ctx, subject, sub, subjectOK, p, m); errors.Is(err, queue.ErrProgressMoved) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if subjectOK { // a replica starting to serve sub waits for the claims to end
+			if sc, err := w.readServed(ctx); err != nil {
+				return err
+			} else if elsewhere, err := w.servedElsewhere(ctx, sc, sub); err != nil || elsewhere {
+				return err
+			}
+		}
 	}
 	return ctx.Err()
+}
+
+// heldElsewhere reports whether another replica holds the subject of p:
+// it is parking its events, or creating (within UnroutedGrace) the
+// consumer of its subscription.
+func (w *Worker) heldElsewhere(p queue.Progress) bool {
+	if at, ok := p.Claimed(); ok {
+		return w.cfg.Now().Sub(at) < queue.ClaimStale
+	}
+	if at, ok := p.HandedOver(); ok {
+		return w.cfg.Now().Sub(at) < w.cfg.UnroutedGrace
+	}
+	return false
+}
+
+// parkUnroutedBatch parks m and the events after it, up to unroutedBatch,
+// under the claim p, and records the last one parked. Once an event is
+// parked its progress is recorded whatever happens next (a shutdown, a
+// failed read), or a subscription added later would start its consumer
+// before it and send it a second time; only a failed publication releases
+// the claim at the progress before the batch, to park it again.
+func (w *Worker) parkUnroutedBatch(ctx context.Context, subject, sub string, subjectOK bool, p queue.Progress, m *jetstream.RawStreamMsg) (queue.Progress, error) {
+	f := w.newFinisher()
+	last := p.Done
+	var readErr error
+	for n := 0; m != nil && n < unroutedBatch; n++ {
+		w.parkUnrouted(f, storedMsg{m}, sub, subjectOK)
+		last = m.Sequence
+		if n+1 < unroutedBatch {
+			if m, readErr = w.q.NextFailed(ctx, subject, last+1); readErr != nil {
+				break
+			}
+		}
+	}
+	bg := context.WithoutCancel(ctx)
+	if err := f.flush(bg); err != nil {
+		last = p.Done
+		readErr = err
+	}
+	save, cancel := context.WithTimeout(bg, 10*time.Second)
+	defer cancel()
+	p, err := w.q.SaveUnroutedProgress(save, subject, p, last)
+	if errors.Is(err, queue.ErrProgressMoved) {
+		// The claim went stale and another replica took the subject over:
+		// it handles what this one did not record.
+		w.log.Warn("unrouted progress moved under a claim; another replica handles again what this one parked",
+			zap.String("subject", subject), zap.Uint64("parkedUpTo", last))
+		return p, err
+	}
+	return p, errors.Join(err, readErr)
 }
 
 // storedMsg is an event read from the stream by sequence, finished like a

@@ -10,6 +10,7 @@ import (
 
 	"github.com/leadops/repost"
 	"github.com/leadops/repost/internal/fixture"
+	"github.com/leadops/repost/internal/testenv"
 	"github.com/leadops/repost/marketo"
 	"github.com/leadops/repost/marketo/marketotest"
 	"github.com/leadops/repost/policy"
@@ -236,4 +237,96 @@ func TestAddedSubscriptionStartsAfterParked(t *testing.T) {
 	if st := sim.Stats(); st.Records != 5 {
 		t.Errorf("simulator saw %d records, want the 5 published after the subscription was added", st.Records)
 	}
+}
+
+// A replica stopped while it parks a subject's events records how far it
+// got, even in the middle of a batch: a subscription added afterwards starts
+// its consumer after every event already parked, so that each event has one
+// outcome, parked or reposted, and no parked event reaches Marketo.
+func TestStoppedWhileParkingRecordsWhatItParked(t *testing.T) {
+	r := newRigWith(t, exposeRepeats)
+	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true})
+	t.Cleanup(sim.Close)
+	at := time.Now().Add(-time.Minute)
+	var evs []fixture.Event
+	for i := range 500 { // five batches: the stop lands in one
+		evs = append(evs, fixture.Build(i, fixture.KindOK, at, fixture.Unknown))
+	}
+	r.publish(evs)
+	rep := r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
+		[]sub{{id: fixture.Sub, sim: sim, limits: roomyLimits, tokens: marketo.NewMemoryTokenStore()}},
+		replicaOptions{mod: fastScan})
+	r.waitOutcomes(1, time.Minute)
+	rep.stop(t)
+	parkedBefore := r.outcomeCount()
+	r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
+		[]sub{{id: fixture.Unknown, sim: sim, limits: roomyLimits, tokens: marketo.NewMemoryTokenStore()}},
+		replicaOptions{mod: fastScan})
+	r.waitOutcomes(len(evs), time.Minute)
+	r.steadyOutcomes(len(evs))
+	checkOneOutcomeEach(t, r, sim, evs)
+	t.Logf("%d events parked before the stop, %d reposted after", parkedBefore, sim.Stats().Records)
+}
+
+// A subscription added on a new replica while another replica is parking
+// the subscription's events as unknown-subscription: the two part at one
+// sequence. Each event gets one outcome, parked by the old replica or
+// reposted by the new one, and the events published once the new
+// replica's consumer exists are all reposted.
+func TestSubscriptionAddedWhileAnotherReplicaParks(t *testing.T) {
+	r := newRigWith(t, exposeRepeats)
+	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true})
+	t.Cleanup(sim.Close)
+	at := time.Now().Add(-time.Minute)
+	var evs []fixture.Event
+	for i := range 2100 {
+		evs = append(evs, fixture.Build(i, fixture.KindOK, at, fixture.Unknown))
+	}
+	r.publish(evs[:2000]) // twenty batches: the second replica starts during them
+	r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
+		[]sub{{id: fixture.Sub, sim: sim, limits: roomyLimits, tokens: marketo.NewMemoryTokenStore()}},
+		replicaOptions{mod: fastScan})
+	r.waitOutcomes(1, time.Minute)
+	r.startReplica(quota.NewMemory(quota.MemoryOptions{}),
+		[]sub{{id: fixture.Unknown, sim: sim, limits: roomyLimits, tokens: marketo.NewMemoryTokenStore()}},
+		replicaOptions{mod: fastScan})
+	testenv.CheckFor(t, 20*time.Second, func() error {
+		_, err := r.pub.ConsumerInfo(context.Background(), fixture.Unknown)
+		return err
+	})
+	parkedBefore := r.outcomeCount()
+	r.publish(evs[2000:])
+	r.waitOutcomes(len(evs), time.Minute)
+	r.steadyOutcomes(len(evs))
+	outs := checkOneOutcomeEach(t, r, sim, evs)
+	for _, e := range evs[2000:] {
+		if got := outs[e.ID]; len(got) == 1 && got[0].Kind != repost.KindReposted {
+			t.Errorf("%s, published after the consumer was created: %v, want reposted", e.ID, got)
+		}
+	}
+	t.Logf("%d outcomes when the consumer was created, %d reposted in all", parkedBefore, sim.Stats().Records)
+}
+
+// checkOneOutcomeEach checks that every event has exactly one outcome,
+// parked as unknown-subscription or reposted, and that the simulator saw
+// exactly the reposted ones.
+func checkOneOutcomeEach(t *testing.T, r *rig, sim *marketotest.Server, evs []fixture.Event) map[string][]repost.Outcome {
+	t.Helper()
+	outs := r.outcomes()
+	reposted := 0
+	for _, e := range evs {
+		got := outs[e.ID]
+		switch {
+		case len(got) != 1:
+			t.Errorf("%s: %d outcomes %v, want 1", e.ID, len(got), got)
+		case got[0].Kind == repost.KindReposted:
+			reposted++
+		case got[0].Kind != repost.KindParked || got[0].Code != policy.CodeUnknownSubscription:
+			t.Errorf("%s: %v, want parked unknown-subscription or reposted", e.ID, got[0])
+		}
+	}
+	if st := sim.Stats(); st.Records != reposted {
+		t.Errorf("simulator saw %d records, want the %d reposted", st.Records, reposted)
+	}
+	return outs
 }
