@@ -84,8 +84,8 @@ func newApp(ctx context.Context, cfg *config.Config, log *zap.Logger, o appOptio
 		Subscriptions: subs, Linger: cfg.Worker.Linger, BatchSize: cfg.Worker.BatchSize,
 		FetchSize: cfg.Worker.FetchBatch, ShutdownTimeout: cfg.Worker.ShutdownTimeout,
 		ClaimTTL:     cfg.Worker.LeaseTTL, // a killed replica's claims free up like its leases
-		ExpireMargin: cfg.Worker.ExpireMargin,
-		Version:      version, Owner: o.owner, Now: o.now, Logger: log, Registerer: a.reg,
+		ExpireMargin: cfg.Worker.ExpireMargin, ExpireScan: expireScan(cfg.Worker.ExpireMargin),
+		Version: version, Owner: o.owner, Now: o.now, Logger: log, Registerer: a.reg,
 	})
 	if err != nil {
 		return nil, err
@@ -257,4 +257,13 @@ func lockedRand() func() float64 {
 		defer mu.Unlock()
 		return r.Float64()
 	}
+}
+
+// expireScan is how often the expiry loop looks at the oldest events: the
+// worker's default (1 min), or a sixth of a shorter expireMargin (at least
+// 1 s), so that an event crossing the line is parked well before it ages
+// out even when the margin is set short (the chaos run shortens the
+// stream's max age and the margin to seconds).
+func expireScan(margin time.Duration) time.Duration {
+	return min(worker.DefaultExpireScan, max(margin/6, time.Second))
 }
