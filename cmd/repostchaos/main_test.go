@@ -36,6 +36,11 @@ func TestParseFlags(t *testing.T) {
 			return o.Cluster && o.Events == 20000 && o.NATSSignal == "term" && o.LeaderGap == time.Second
 		}},
 		{"no cluster", []string{"-cluster=false"}, false, func(c cliOptions) bool { return !c.opts.Cluster && c.opts.NATSSignal == "term" }},
+		{"mix knobs", []string{"-short", "-max-age", "2m", "-expire-margin", "10s", "-paused", "7", "-pair-every", "20"}, false, func(c cliOptions) bool {
+			o := c.opts
+			return o.MaxAge == 2*time.Minute && o.ExpireMargin == 10*time.Second && o.PausedEvents == 7 && o.PairEvery == 20
+		}},
+		{"margin not below the max age", []string{"-max-age", "10s", "-expire-margin", "10s"}, true, nil},
 		{"unknown flag", []string{"-nope"}, true, nil},
 		{"bad value", []string{"-events", "0"}, true, nil},
 		{"bad signal", []string{"-nats-signal", "hup"}, true, nil},

@@ -52,12 +52,19 @@ func getJSON(ctx context.Context, url string, v any) error {
 	return dec.Decode(v)
 }
 
-// readSim reads the simulator's counters, call log and leads.
-func readSim(ctx context.Context, base string, ev *evidence) error {
+// readSim reads the simulator's counters, call log, answered records and
+// leads, and the call log of PausedSub's simulator.
+func readSim(ctx context.Context, base, pausedBase string, ev *evidence) error {
 	if err := getJSON(ctx, base+"/_sim/stats", &ev.stats); err != nil {
 		return err
 	}
 	if err := getJSON(ctx, base+"/_sim/calls", &ev.calls); err != nil {
+		return err
+	}
+	if err := getJSON(ctx, base+"/_sim/answered", &ev.answered); err != nil {
+		return err
+	}
+	if err := getJSON(ctx, pausedBase+"/_sim/calls", &ev.pausedCalls); err != nil {
 		return err
 	}
 	var leads []map[string]any
@@ -66,14 +73,34 @@ func readSim(ctx context.Context, base string, ev *evidence) error {
 	}
 	for _, l := range leads {
 		email, _ := l["email"].(string)
+		lastName, _ := l["lastName"].(string)
 		n, _ := l["id"].(json.Number)
 		id, err := n.Int64()
 		if err != nil {
 			return fmt.Errorf("simulator lead without an id: %v", l)
 		}
-		ev.leads = append(ev.leads, simLead{Email: email, ID: id})
+		ev.leads = append(ev.leads, simLead{Email: email, ID: id, LastName: lastName})
 	}
 	return nil
+}
+
+// readParked returns the parked code of every entry of sub, by eventId.
+func readParked(ctx context.Context, q *queue.Queue, sub string) (map[string]string, error) {
+	out := map[string]string{}
+	err := q.ScanParked(ctx, sub, func(m queue.StoredMsg) (bool, error) {
+		var e struct {
+			EventID string `json:"eventId"`
+			Parked  struct {
+				Code json.RawMessage `json:"code"`
+			} `json:"parked"`
+		}
+		if err := json.Unmarshal(m.Data, &e); err != nil {
+			return false, fmt.Errorf("parked entry at %d: %w", m.Seq, err)
+		}
+		out[e.EventID] = strings.Trim(string(e.Parked.Code), `"`)
+		return true, nil
+	})
+	return out, err
 }
 
 // waitLeases polls Redis until no concurrency lease is held, giving the

@@ -15,8 +15,8 @@ const natsModule = "github.com/nats-io/nats-server/v2"
 
 // binaries are the programs of a run.
 type binaries struct {
-	NATS, Repostd, Sim string
-	NATSVersion        string
+	NATS, Repostd, Sim, Repostctl string
+	NATSVersion                   string
 }
 
 func goTool() string {
@@ -53,7 +53,8 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-// build compiles repostd and marketo-sim into dir and returns them with
+// build compiles repostd, marketo-sim and repostctl into dir (one go build,
+// so that they compile and link in parallel) and returns them with
 // nats-server, built once per pinned version into the user cache.
 func build(root, dir string) (binaries, error) {
 	var b binaries
@@ -67,12 +68,9 @@ func build(root, dir string) (binaries, error) {
 	}
 	b.Repostd = filepath.Join(dir, "repostd")
 	b.Sim = filepath.Join(dir, "marketo-sim")
-	for bin, pkg := range map[string]string{b.Repostd: "./cmd/repostd", b.Sim: "./cmd/marketo-sim"} {
-		if _, err := goCmd(root, "build", "-o", bin, pkg); err != nil {
-			return b, err
-		}
-	}
-	return b, nil
+	b.Repostctl = filepath.Join(dir, "repostctl")
+	_, err = goCmd(root, "build", "-o", dir+string(filepath.Separator), "./cmd/repostd", "./cmd/marketo-sim", "./cmd/repostctl")
+	return b, err
 }
 
 // natsServer returns the cached nats-server binary of version v, building

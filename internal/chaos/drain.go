@@ -38,14 +38,14 @@ func (r *runner) progress(ctx context.Context) {
 		}
 		n := r.outcomeCount(ctx)
 		r.mu.Lock()
-		if n >= r.o.Events && r.drainedAt.IsZero() {
+		if n >= r.total && r.drainedAt.IsZero() {
 			r.drainedAt = time.Now()
 		}
 		done := !r.drainedAt.IsZero()
 		r.mu.Unlock()
 		if time.Since(last) >= 5*time.Second && r.o.Progress != nil {
 			last = time.Now()
-			fmt.Fprintf(r.o.Progress, "%s  %d of %d outcomes\n", last.Format("15:04:05.000"), n, r.o.Events)
+			fmt.Fprintf(r.o.Progress, "%s  %d of %d outcomes\n", last.Format("15:04:05.000"), n, r.total)
 		}
 		if done {
 			return
@@ -62,7 +62,7 @@ func (r *runner) waitDrain(ctx context.Context) error {
 		if err := r.revive(); err != nil {
 			return err
 		}
-		if n := r.outcomeCount(ctx); n >= r.o.Events && time.Since(lastScan) > 5*time.Second {
+		if n := r.outcomeCount(ctx); n >= r.total && time.Since(lastScan) > 5*time.Second {
 			lastScan = time.Now()
 			if r.decided(ctx) {
 				r.moment("every event has an outcome")

@@ -28,6 +28,9 @@ type Report struct {
 	Marketo   MarketoCounts  `json:"marketo"`
 	Limits    LimitCounts    `json:"limits"`
 	Restore   RestoreCounts  `json:"restore"`
+	Order     OrderCounts    `json:"order"`
+	Expiry    ExpiryCounts   `json:"expiry"`
+	Repeats   RepeatCounts   `json:"repeats"`
 	Checks    []Check        `json:"checks"`
 }
 
@@ -68,16 +71,17 @@ type Params struct {
 
 // ChaosLog is what the harness did, when.
 type ChaosLog struct {
-	Kills           int        `json:"kills"`
-	RedisRestarts   int        `json:"redisRestarts"`
-	NATSRestarts    int        `json:"natsRestarts"`
-	LeaderKills     []string   `json:"leaderKills,omitempty"` // -cluster: what each stopped server led
-	PublishRetries  int        `json:"publishRetries"`
-	UnexpectedExits []string   `json:"unexpectedExits"` // replicas that died without being killed
-	BadShutdowns    []string   `json:"badShutdowns"`    // replicas that did not exit 0 on SIGTERM
-	Windows         []Window   `json:"restartWindows"`
-	Timeline        []Moment   `json:"timeline"`
-	DrainedAt       *time.Time `json:"drainedAt,omitempty"`
+	Kills           int         `json:"kills"`
+	KillTimes       []time.Time `json:"killTimes"` // each SIGKILL of a replica, and each death found unasked
+	RedisRestarts   int         `json:"redisRestarts"`
+	NATSRestarts    int         `json:"natsRestarts"`
+	LeaderKills     []string    `json:"leaderKills,omitempty"` // -cluster: what each stopped server led
+	PublishRetries  int         `json:"publishRetries"`
+	UnexpectedExits []string    `json:"unexpectedExits"` // replicas that died without being killed
+	BadShutdowns    []string    `json:"badShutdowns"`    // replicas that did not exit 0 on SIGTERM
+	Windows         []Window    `json:"restartWindows"`
+	Timeline        []Moment    `json:"timeline"`
+	DrainedAt       *time.Time  `json:"drainedAt,omitempty"`
 }
 
 // Window is a restart: from its stop until Grace after its start. It
@@ -194,6 +198,15 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(tw, "restored count\t%d from %s (simulator: %d ok before the loss, %d calls through the read)\n",
 		r.Restore.Count, r.Restore.From, r.Restore.SimOKBeforeLoss, r.Restore.SimCallsThroughRead)
 	fmt.Fprintf(tw, "redis after TTL\tleases %d; keys %s\n", r.Limits.LeasesAfterTTL, kv(r.Limits.KeysLeft))
+	o := r.Order
+	fmt.Fprintf(tw, "out-of-order pairs\t%d: older superseded %d, older reposted first %d; leads checked for their newest data %d, not newest %d, older after Redis lost the marks %d\n",
+		o.Pairs, o.OlderSuperseded, o.OlderReposted, o.LeadsChecked, o.NotNewestCount, o.MarksLostCount)
+	e := r.Expiry
+	fmt.Fprintf(tw, "paused past max age\t%s: %d of %d parked expired, %.1f-%.1f s after publication (line %s, max age %s), %d lead calls; main: longest wait %.1f s, %d expired\n",
+		e.Subscription, e.Expired, e.Events, e.EarliestSecs, e.LatestSecs, e.Line, e.MaxAge, e.LeadCalls, e.MainMaxWaitSecs, e.MainExpired)
+	p2 := r.Repeats
+	fmt.Fprintf(tw, "answered records\t%d; answered again %d (after an unread answer %d, after a kill or restart %d), unexcused %d\n",
+		p2.Records, p2.Repeats, p2.AfterUnread, p2.AfterDisruption, p2.Unexcused)
 	fmt.Fprintln(tw, "\t")
 	for _, c := range r.Checks {
 		mark := "PASS"

@@ -21,6 +21,7 @@ type runner struct {
 	q        *queue.Queue
 	rep      *Report
 	meta     map[string]published
+	total    int // events published, PausedSub's included
 	lastKill time.Time
 
 	mu        sync.Mutex
@@ -106,6 +107,9 @@ func (r *runner) setup(ctx context.Context) error {
 	if err := r.connect(ctx); err != nil {
 		return err
 	}
+	if err := r.publishPaused(ctx); err != nil {
+		return err
+	}
 	for slot := range o.Workers {
 		if err := r.c.startWorker(slot, true); err != nil {
 			return err
@@ -115,7 +119,36 @@ func (r *runner) setup(ctx context.Context) error {
 	if o.Cluster {
 		servers = fmt.Sprintf("%d nats-server (R%d)", ClusterSize, ClusterSize)
 	}
-	r.moment(fmt.Sprintf("%s %s, redis-server, marketo-sim and %d repostd started", servers, bins.NATSVersion, o.Workers))
+	r.moment(fmt.Sprintf("%s %s, redis-server, 2 marketo-sim and %d repostd started", servers, bins.NATSVersion, o.Workers))
+	return nil
+}
+
+// publishPaused pauses PausedSub with repostctl and publishes its events,
+// before any replica starts: they wait from then on, and must be parked as
+// expired once within ExpireMargin of MaxAge.
+func (r *runner) publishPaused(ctx context.Context) error {
+	r.meta = map[string]published{}
+	if r.o.PausedEvents == 0 {
+		return nil
+	}
+	reason := fmt.Sprintf("chaos: held past POSTOUT_FAILED's max age (%s)", r.o.MaxAge)
+	if err := r.c.pause(ctx, PausedSub, reason); err != nil {
+		return err
+	}
+	r.moment("repostctl subscription pause " + PausedSub)
+	evs, meta := pausedEvents(r.o.PausedEvents, time.Now().Add(-time.Hour))
+	pubAt := make([]time.Time, len(evs))
+	if _, err := publish(ctx, r.q, evs, 0, pubAt); err != nil {
+		return err
+	}
+	for i, e := range evs {
+		p := meta[e.ID]
+		p.PubAt = pubAt[i]
+		r.meta[e.ID] = p
+		r.rep.ByKind[e.Kind]++
+	}
+	r.rep.Published += len(evs)
+	r.moment(fmt.Sprintf("%d events of the paused %s published", len(evs), PausedSub))
 	return nil
 }
 
@@ -124,7 +157,8 @@ func (r *runner) setup(ctx context.Context) error {
 func (r *runner) connect(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	q, err := queue.Connect(cctx, queue.Options{URL: r.c.natsURL(), Name: "repostchaos", AckWait: r.o.AckWait, Replicas: r.o.replicas()})
+	q, err := queue.Connect(cctx, queue.Options{URL: r.c.natsURL(), Name: "repostchaos", AckWait: r.o.AckWait, Replicas: r.o.replicas(),
+		MaxAge: r.o.MaxAge})
 	if err != nil {
 		return err
 	}
@@ -135,26 +169,34 @@ func (r *runner) connect(ctx context.Context) error {
 		if err := q.Ensure(ctx); err != nil {
 			return err
 		}
-		_, err := q.ConsumerFor(ctx, fixture.Sub)
-		return err
+		for _, sub := range []string{fixture.Sub, PausedSub} {
+			if _, err := q.ConsumerFor(ctx, sub); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
 // drive publishes, runs the chaos, waits for the drain and stops the replicas.
 func (r *runner) drive(ctx context.Context) error {
 	o := r.o
-	evs, meta := makeEvents(o.Events, o.MixFraction, o.Seed, time.Now().Add(-time.Hour))
-	r.meta = meta
-	r.rep.Published = len(evs)
+	evs, meta := makeEvents(o.Events, o.MixFraction, o.PairEvery, o.Seed, time.Now().Add(-time.Hour))
+	for id, p := range meta {
+		r.meta[id] = p
+	}
+	r.total = len(r.meta)
+	r.rep.Published += len(evs)
 	for _, e := range evs {
 		r.rep.ByKind[e.Kind]++
 	}
+	pubAt := make([]time.Time, len(evs))
 	ctx, cancel := context.WithTimeout(ctx, o.Bound)
 	defer cancel()
 	start := time.Now()
 	pubErr := make(chan error, 1)
 	go func() {
-		n, err := publish(ctx, r.q, evs, o.PublishOver)
+		n, err := publish(ctx, r.q, evs, o.PublishOver, pubAt)
 		r.rep.Chaos.PublishRetries = n
 		pubErr <- err
 	}()
@@ -164,6 +206,11 @@ func (r *runner) drive(ctx context.Context) error {
 	}
 	if err := <-pubErr; err != nil {
 		return err
+	}
+	for i, e := range evs {
+		p := r.meta[e.ID]
+		p.PubAt = pubAt[i]
+		r.meta[e.ID] = p
 	}
 	r.moment("all events published")
 	if err := r.waitDrain(ctx); err != nil {
@@ -187,7 +234,7 @@ func (r *runner) stopWorkers() {
 
 // account reads the evidence back and evaluates it.
 func (r *runner) account(ctx context.Context) error {
-	ev := evidence{published: r.meta, window: r.o.Window, natsRestarts: 1}
+	ev := evidence{published: r.meta, window: r.o.Window, natsRestarts: 1, maxAge: r.o.MaxAge, margin: r.o.ExpireMargin}
 	if r.o.Cluster {
 		ev.natsRestarts = len(leaderTargets())
 	}
@@ -195,7 +242,10 @@ func (r *runner) account(ctx context.Context) error {
 	if ev.outcomes, err = readOutcomes(ctx, r.q); err != nil {
 		return err
 	}
-	if err := readSim(ctx, r.c.simURL, &ev); err != nil {
+	if err := readSim(ctx, r.c.simURL, r.c.pausedSimURL, &ev); err != nil {
+		return err
+	}
+	if ev.parked, err = readParked(ctx, r.q, PausedSub); err != nil {
 		return err
 	}
 	until := r.lastKill.Add(r.o.LeaseTTL + 2*time.Second)
@@ -221,6 +271,9 @@ func (r *runner) account(ctx context.Context) error {
 	if ev.restore, err = readRestore(ctx, r.c.redisAddr(), lim); err != nil {
 		return err
 	}
-	r.rep.Outcomes, r.rep.Leads, r.rep.Marketo, r.rep.Restore, r.rep.Checks = evaluate(ev)
+	var a accounting
+	a, r.rep.Checks = evaluate(ev)
+	r.rep.Outcomes, r.rep.Leads, r.rep.Marketo, r.rep.Restore = a.outcomes, a.leads, a.marketo, a.restore
+	r.rep.Order, r.rep.Expiry, r.rep.Repeats = a.order, a.expiry, a.repeats
 	return nil
 }

@@ -65,6 +65,7 @@ func (r *runner) killOne(slot int) error {
 	p.kill()
 	r.rep.Chaos.Kills++
 	r.lastKill = time.Now()
+	r.rep.Chaos.KillTimes = append(r.rep.Chaos.KillTimes, r.lastKill)
 	r.moment("SIGKILL " + p.name)
 	return r.c.startWorker(slot, false)
 }
@@ -79,6 +80,7 @@ func (r *runner) revive() error {
 			r.rep.Chaos.UnexpectedExits = append(r.rep.Chaos.UnexpectedExits,
 				fmt.Sprintf("%s: %v: %s", p.name, err, p.tail(3)))
 			r.moment("unexpected exit of " + p.name)
+			r.rep.Chaos.KillTimes = append(r.rep.Chaos.KillTimes, time.Now()) // a disruption like a kill
 			if err := r.c.startWorker(slot, false); err != nil {
 				return err
 			}

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,8 +31,10 @@ type cluster struct {
 
 	natsPort, redisPort int
 	nats, redis, sim    *proc
+	pausedSim           *proc       // PausedSub's Marketo instance
 	nodes               []*natsNode // -cluster: the servers of the JetStream cluster
 	simURL              string
+	pausedSimURL        string
 	workerConfig        string
 	workers             []*proc
 	gens                []int
@@ -142,50 +146,82 @@ func (c *cluster) startRedis() error {
 	return fmt.Errorf("redis-server on %s does not answer PING", c.redisAddr())
 }
 
-// startSim runs cmd/marketo-sim with the limits and the fault mix.
+// startSim runs cmd/marketo-sim with the limits and the fault mix, keeping
+// every answered record (/_sim/answered), and a second one without faults
+// for PausedSub.
 func (c *cluster) startSim() error {
 	f := c.o.FaultRate
 	rate := func(share float64) string { return strconv.FormatFloat(f*share, 'f', -1, 64) }
-	args := []string{
+	limits := []string{
 		"-addr", "127.0.0.1:0", "-seed", strconv.FormatUint(c.o.Seed, 10),
 		"-calls-per-window", strconv.Itoa(c.o.Calls), "-window", c.o.Window.String(),
 		"-concurrency", strconv.Itoa(c.o.Concurrency), "-latency", c.o.Latency.String(),
 		"-call-log-size", "1000000",
+	}
+	args := append(slices.Clone(limits), "-answered-log-size", "10000000",
 		"-rate-604", rate(0.2), "-rate-611", rate(0.2), "-rate-713", rate(0.2),
 		"-rate-502", rate(0.2), "-rate-html", rate(0.1), "-rate-drop", rate(0.1),
-	}
-	env := []string{"MARKETO_SIM_CLIENT_SECRET=" + c.secret}
-	p, err := startProc("marketo-sim", filepath.Join(c.dir, "marketo-sim.log"), c.bins.Sim, args, env)
-	if err != nil {
+	)
+	var err error
+	if c.sim, c.simURL, err = c.runSim("marketo-sim", args); err != nil {
 		return err
 	}
-	c.sim = c.track(p)
-	line, err := p.waitLine("listening on http://", 20*time.Second)
-	if err != nil {
-		return err
-	}
-	c.simURL = strings.TrimSpace(line[strings.Index(line, "http://"):])
-	return nil
+	c.pausedSim, c.pausedSimURL, err = c.runSim("marketo-sim-paused", limits)
+	return err
 }
 
-// writeWorkerConfig writes the repostd configuration every replica shares.
+func (c *cluster) runSim(name string, args []string) (*proc, string, error) {
+	env := []string{"MARKETO_SIM_CLIENT_SECRET=" + c.secret}
+	p, err := startProc(name, filepath.Join(c.dir, name+".log"), c.bins.Sim, args, env)
+	if err != nil {
+		return nil, "", err
+	}
+	c.track(p)
+	line, err := p.waitLine("listening on http://", 20*time.Second)
+	if err != nil {
+		return nil, "", err
+	}
+	return p, strings.TrimSpace(line[strings.Index(line, "http://"):]), nil
+}
+
+// writeWorkerConfig writes the repostd configuration every replica (and
+// repostctl) shares: the main subscription and PausedSub, each on its own
+// simulator, and the run's expireMargin.
 func (c *cluster) writeWorkerConfig() error {
-	cfg := fmt.Sprintf(`nats: {url: %q, replicas: %d}
-redis: {url: %q}
-http: {addr: "127.0.0.1:0"}
-dataDir: %q
-worker: {shutdownTimeout: 3s, leaseTTL: %s, batchSize: %d}
-subscriptions:
-  - id: %s
+	sub := func(id, endpoint string) string {
+		return fmt.Sprintf(`  - id: %s
     endpoint: %s
     clientID: %s
     clientSecret: "${CHAOS_SIM_SECRET}"
     allowInsecure: true
     limits: {callsPerWindow: %d, window: %s, maxConcurrency: %d}
-`, c.natsURL(), c.o.replicas(), c.redisURL(), filepath.Join(c.dir, "data"), c.o.LeaseTTL, c.o.BatchSize, fixture.Sub, c.simURL,
-		marketotest.DefaultClientID, c.o.Calls, c.o.Window, c.o.Concurrency)
+`, id, endpoint, marketotest.DefaultClientID, c.o.Calls, c.o.Window, c.o.Concurrency)
+	}
+	cfg := fmt.Sprintf(`nats: {url: %q, replicas: %d}
+redis: {url: %q}
+http: {addr: "127.0.0.1:0"}
+dataDir: %q
+worker: {shutdownTimeout: 3s, leaseTTL: %s, batchSize: %d, expireMargin: %s}
+subscriptions:
+`, c.natsURL(), c.o.replicas(), c.redisURL(), filepath.Join(c.dir, "data"), c.o.LeaseTTL, c.o.BatchSize, c.o.ExpireMargin) +
+		sub(fixture.Sub, c.simURL) + sub(PausedSub, c.pausedSimURL)
 	c.workerConfig = filepath.Join(c.dir, "repost.yaml")
 	return os.WriteFile(c.workerConfig, []byte(cfg), 0o600)
+}
+
+// pause runs `repostctl subscription pause` for sub, as an operator would.
+func (c *cluster) pause(ctx context.Context, sub, reason string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.bins.Repostctl, "--config", c.workerConfig,
+		"subscription", "pause", sub, "--reason", reason, "--actor", "chaos")
+	cmd.Env = append(os.Environ(), "CHAOS_SIM_SECRET="+c.secret)
+	out, err := cmd.CombinedOutput()
+	_ = os.WriteFile(filepath.Join(c.dir, "repostctl.log"), out, 0o600)
+	if err != nil {
+		return fmt.Errorf("chaos: repostctl subscription pause %s: %w: %s", sub, err, out)
+	}
+	return nil
 }
 
 // startWorker starts (or restarts) replica slot; with wait, it waits for
