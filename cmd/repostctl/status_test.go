@@ -50,6 +50,13 @@ func statusRig(t *testing.T) (*harness, *marketotest.Server) {
 // fast heartbeat and h.store for its limits, until cleanup.
 func (h *harness) startWorkerOpts(sim *marketotest.Server, owner, version string, subs ...string) {
 	h.t.Helper()
+	h.startWorkerMod(sim, owner, version, nil, subs...)
+}
+
+// startWorkerMod is startWorkerOpts with mod applied to the worker's
+// configuration (nil: none).
+func (h *harness) startWorkerMod(sim *marketotest.Server, owner, version string, mod func(*worker.Config), subs ...string) {
+	h.t.Helper()
 	q := testenv.Queue(h.t, h.urlOf(), queue.Options{})
 	pol, err := policy.New(policy.Config{Rand: func() float64 { return 0.5 },
 		Backoff: policy.Backoff{Initial: 50 * time.Millisecond, Max: time.Second, Multiplier: 2, Jitter: 0.5}})
@@ -74,11 +81,15 @@ func (h *harness) startWorkerOpts(sim *marketotest.Server, owner, version string
 	if store == nil {
 		store = quota.NewMemory(quota.MemoryOptions{})
 	}
-	w, err := worker.New(q, store, pol, worker.Config{
+	cfg := worker.Config{
 		Linger: 20 * time.Millisecond, ShutdownTimeout: 5 * time.Second, Owner: owner, Version: version,
 		Heartbeat: 50 * time.Millisecond, PausePoll: 50 * time.Millisecond, Now: h.workerNow, Logger: logger,
 		Subscriptions: wsubs,
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	w, err := worker.New(q, store, pol, cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}

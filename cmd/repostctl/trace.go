@@ -90,13 +90,16 @@ func (m traceMatch) match(eventID, leadID string) bool {
 
 // traceStep is one line of a story.
 type traceStep struct {
-	At           time.Time `json:"at"`
-	Stream       string    `json:"stream"`
-	Seq          uint64    `json:"seq"`
-	EventID      string    `json:"eventId"`
-	What         string    `json:"what"` // published, deferred copy, requeued copy, an outcome kind, parked now
-	Code         string    `json:"code,omitempty"`
-	Detail       string    `json:"detail,omitempty"`
+	At      time.Time `json:"at"`
+	Stream  string    `json:"stream"`
+	Seq     uint64    `json:"seq"`
+	EventID string    `json:"eventId"`
+	What    string    `json:"what"` // published, deferred copy, requeued copy, an outcome kind, parked now
+	Code    string    `json:"code,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+	// DataAt is when a copy's data dates from (queue.HeaderDataTime): the
+	// original's, not the copy's own publication.
+	DataAt       *time.Time `json:"dataAt,omitempty"`
 	order        int
 	marketoID    int64
 	marketoState string
@@ -159,13 +162,18 @@ func readTrace(ctx context.Context, q *queue.Queue, sub string, m traceMatch) ([
 		if ev.Code != nil {
 			detail = strings.TrimSpace(fmt.Sprintf("DAP saw %v %s", ev.Code, ev.Reason))
 		}
+		var dataAt *time.Time
 		if what != "published" {
-			detail = ""
+			detail = copyDetail(what)
+			if at, ok := queue.DataTime(msg.Header); ok {
+				dataAt = &at
+				detail = join(detail, "data of "+stamp(at))
+			}
 		}
 		order++
 		st := story(ev.EventID, ev.LeadID, ev.Subscription)
 		st.Steps = append(st.Steps, traceStep{At: msg.Time, Stream: queue.StreamFailed, Seq: msg.Seq, EventID: ev.EventID,
-			What: what, Detail: detail, order: order})
+			What: what, Detail: detail, DataAt: dataAt, order: order})
 		return true, nil
 	})
 	if err != nil {
@@ -224,6 +232,14 @@ func readTrace(ctx context.Context, q *queue.Queue, sub string, m traceMatch) ([
 		return out[i].Root < out[j].Root
 	})
 	return out, nil
+}
+
+// copyDetail says who put a copy of the event on POSTOUT_FAILED, and why.
+func copyDetail(what string) string {
+	if what == "deferred copy" {
+		return "put back by the worker to wait out the daily quota, a halt or a pause"
+	}
+	return "published again by repostctl"
 }
 
 func traceDetail(o repost.Outcome) string {

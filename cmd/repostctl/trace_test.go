@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/leadops/repost/internal/fixture"
 	"github.com/leadops/repost/marketo/marketotest"
 	"github.com/leadops/repost/queue"
+	"github.com/leadops/repost/worker"
 )
 
 func whats(st *traceStory) string {
@@ -131,5 +134,81 @@ func TestRequeueWaitGivesUp(t *testing.T) {
 	out, _, err := h.run(t.Context(), "parked", "requeue", "--all", "--wait", "300ms")
 	if exitCode(err, nopWriter{}) != 1 || !strings.Contains(out, "0 reposted, 0 re-parked, 0 skipped, 2 still waiting") {
 		t.Errorf("--wait with no worker: %v\n%s", err, out)
+	}
+}
+
+// traceStamps replaces the times a run decides (stream and outcome times)
+// with a placeholder of the same width; the times a test fixed stay.
+func traceStamps(out string, keep ...time.Time) string {
+	kept := map[string]bool{}
+	for _, t := range keep {
+		kept[stamp(t)] = true
+	}
+	return regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`).ReplaceAllStringFunc(out, func(s string) string {
+		if kept[s] {
+			return s
+		}
+		return "YYYY-MM-DDThh:mm:ssZ"
+	})
+}
+
+// An event waiting in the worker's pool when its subscription is paused
+// is deferred: the worker puts a copy back on POSTOUT_FAILED, dated with
+// the original's data, and acks the original. Once resumed, the copy is
+// reposted. trace lists the original, the deferred copy with its data
+// time, and the outcome, both while the copy waits and after
+// (testdata/trace-deferred.golden).
+//
+// The worker's linger (5 s) keeps the lone event in the pool until the
+// pause is read; the fetch loop then defers it between fetches, so no
+// fetch in flight takes the copy (which would be deferred once more).
+func TestTraceDeferredCopy(t *testing.T) {
+	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true})
+	t.Cleanup(sim.Close)
+	h := newHarness(t, sim.URL, fixture.Sub)
+	h.now = time.Now
+	h.startWorkerMod(sim, "w-trace", "1.0.0", func(c *worker.Config) { c.Linger = 5 * time.Second }, fixture.Sub)
+	dataAt := fixedNow.Add(-24 * time.Hour)
+	ev := fixture.Build(0, fixture.KindOK, dataAt, fixture.Sub)
+	h.publish([]fixture.Event{ev})
+	checkFor(t, 30*time.Second, func() error { // in the worker's pool
+		info, err := h.q.ConsumerInfo(context.Background(), fixture.Sub)
+		if err != nil {
+			return err
+		}
+		if info.NumAckPending != 1 {
+			return fmt.Errorf("%d events held by the worker", info.NumAckPending)
+		}
+		return nil
+	})
+	h.mustRun("subscription", "pause", fixture.Sub, "--reason", "trace test", "--actor", "alice")
+	checkFor(t, 30*time.Second, func() error {
+		for _, m := range h.messages(queue.StreamFailed) {
+			if m.Header.Get(queue.HeaderDeferred) != "" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no deferred copy yet")
+	})
+	waiting := traceStamps(h.mustRun("trace", ev.ID), dataAt)
+	h.mustRun("subscription", "resume", fixture.Sub, "--actor", "alice")
+	checkFor(t, 30*time.Second, func() error {
+		if r := len(h.outcomes(repost.KindReposted)); r != 1 {
+			return fmt.Errorf("%d reposted", r)
+		}
+		return nil
+	})
+	golden(t, "trace-deferred", waiting+"\n"+traceStamps(h.mustRun("trace", ev.ID), dataAt))
+
+	var sts []*traceStory
+	if err := json.Unmarshal([]byte(h.mustRun("trace", "-o", "json", "--lead", "L-000000")), &sts); err != nil {
+		t.Fatal(err)
+	}
+	want := "published:" + ev.ID + " deferred copy:" + ev.ID + " reposted:" + ev.ID
+	if len(sts) != 1 || whats(sts[0]) != want || sts[0].Verdict != "reposted" {
+		t.Fatalf("trace --lead: %d stories, want one: %s", len(sts), want)
+	}
+	if c := sts[0].Steps[1]; c.DataAt == nil || !c.DataAt.Equal(dataAt) || c.Seq != 2 {
+		t.Errorf("deferred copy step %+v, want seq 2 with data of %s", c, stamp(dataAt))
 	}
 }
