@@ -6,6 +6,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/leadops/repost/internal/randid"
 )
 
 // MemoryOptions tune a Memory store. Zero fields take their defaults.
@@ -143,7 +145,7 @@ func (m *Memory) admit(sub string, lim Limits, reading bool) (Admission, error) 
 		wait := min(s.earliestLease().Sub(t), m.tune.concPoll)
 		return deny(LimitConcurrency, wait, fmt.Sprintf("%d/%d", len(s.leases), eff))
 	}
-	id := newID()
+	id := randid.Hex(12)
 	exp := t.Add(lim.LeaseTTL)
 	if reading {
 		s.epoch.reader, s.epoch.readerExp = id, exp

@@ -3,6 +3,8 @@ package quota
 import (
 	"context"
 	"time"
+
+	"github.com/leadops/repost/internal/randid"
 )
 
 // memEpoch mirrors the Redis epoch hash of a subscription.
@@ -31,7 +33,7 @@ func (m *Memory) checkEpoch(sub string, s *memSub, t time.Time, lim Limits, read
 		detected = true
 	}
 	if e.id == "" {
-		e.id = newID()
+		e.id = randid.Hex(12)
 		if known != "" {
 			lose()
 		}

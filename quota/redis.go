@@ -2,13 +2,13 @@ package quota
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/leadops/repost/internal/randid"
 )
 
 // RedisOptions tune a Redis store. Zero fields take their defaults.
@@ -103,7 +103,7 @@ func (r *Redis) admit(ctx context.Context, sub string, lim Limits, reading bool)
 	if err != nil {
 		return Admission{}, err
 	}
-	id := newID()
+	id := randid.Hex(12)
 	args, ds := r.clock()
 	read := "0"
 	if reading {
@@ -111,7 +111,7 @@ func (r *Redis) admit(ctx context.Context, sub string, lim Limits, reading bool)
 	}
 	args = append(args, lim.DailyQuota, lim.CallsPerWindow, us(lim.Window),
 		lim.MaxConcurrency, us(lim.LeaseTTL), id, us(r.tune.concPoll), us(r.tune.haltPoll),
-		r.epochs.get(sub), newID(), read)
+		r.epochs.get(sub), randid.Hex(12), read)
 	res, err := admitScript.Run(ctx, r.c, limitKeys(sub, ds), args...).Slice()
 	if err != nil {
 		return Admission{}, unavailable("admit", sub, err)
@@ -192,10 +192,4 @@ func (r *Redis) Ping(ctx context.Context) error {
 func (r *Redis) Close() error {
 	r.closed.Store(true)
 	return nil
-}
-
-func newID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
-	return hex.EncodeToString(b[:])
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/leadops/repost/internal/randid"
 )
 
 // DefaultTokenMargin is how long before the expiry it was given a shared
@@ -149,7 +151,7 @@ func (s *RedisTokenStore) Lock(ctx context.Context, sub string, ttl time.Duratio
 	if ttl < time.Millisecond {
 		return nil, false, &LimitsError{Field: "ttl", Reason: fmt.Sprintf("is under 1ms (%s)", ttl)}
 	}
-	val := newID()
+	val := randid.Hex(12)
 	ok, err = s.c.SetNX(ctx, tokenLockKey(sub), val, ttl).Result()
 	if err != nil {
 		return nil, false, unavailable("lock token", sub, err)

@@ -6,6 +6,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+
+	"github.com/leadops/repost/internal/randid"
 )
 
 // handBackAll returns unsent events to JetStream (no delay: the next fetch,
@@ -44,7 +46,7 @@ func (s *subRunner) deferItems(ctx context.Context, items []*item) {
 	for _, it := range items {
 		md, err := it.msg.Metadata()
 		if err != nil {
-			b.Deferred(s.sub.ID, it.ev.EventID+"~d"+randomID(), it.raw, it.at)
+			b.Deferred(s.sub.ID, it.ev.EventID+"~d"+randid.Hex(6), it.raw, it.at)
 			continue
 		}
 		b.Deferred(s.sub.ID, it.ev.EventID+"~d"+itoa(md.Sequence.Stream), it.raw, it.at)

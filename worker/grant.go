@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/leadops/repost/internal/randid"
 	"github.com/leadops/repost/marketo"
 	"github.com/leadops/repost/quota"
 )
@@ -101,7 +102,7 @@ func (s *subRunner) form(ctx context.Context) *call {
 	if b == nil {
 		return nil
 	}
-	c := &call{owner: s.w.cfg.Owner + "/" + randomID(), taken: b.allKeys(), stopRenew: func() {}}
+	c := &call{owner: s.w.cfg.Owner + "/" + randid.Hex(6), taken: b.allKeys(), stopRenew: func() {}}
 	if c.b = s.secure(ctx, c, b); c.b == nil {
 		s.endCall(ctx, c)
 		return nil

@@ -2,8 +2,6 @@ package worker
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"time"
 
@@ -322,12 +320,6 @@ func (s *subRunner) release(ctx context.Context, l quota.Lease) {
 	if err := s.w.lim.Release(rctx, l); err != nil {
 		s.w.log.Warn("release failed; the lease expires by its TTL", zap.String("subscription", s.sub.ID), zap.Error(err))
 	}
-}
-
-func randomID() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // logCall is the post-out log: one line per Marketo lead call with the

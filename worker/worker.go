@@ -2,8 +2,6 @@ package worker
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -13,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/leadops/repost/internal/randid"
 	"github.com/leadops/repost/marketo"
 	"github.com/leadops/repost/policy"
 	"github.com/leadops/repost/queue"
@@ -165,9 +164,7 @@ func (c *Config) defaults() {
 		c.Registerer = prometheus.NewRegistry()
 	}
 	if c.Owner == "" {
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		c.Owner = "w-" + hex.EncodeToString(b[:])
+		c.Owner = "w-" + randid.Hex(6)
 	}
 }
 

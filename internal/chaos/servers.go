@@ -2,8 +2,6 @@ package chaos
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/leadops/repost/internal/fixture"
+	"github.com/leadops/repost/internal/randid"
 	"github.com/leadops/repost/marketo/marketotest"
 )
 
@@ -44,9 +43,7 @@ type cluster struct {
 }
 
 func newCluster(o Options, dir string, bins binaries) (*cluster, error) {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	c := &cluster{o: o, dir: dir, bins: bins, secret: "chaos-" + hex.EncodeToString(b[:])}
+	c := &cluster{o: o, dir: dir, bins: bins, secret: "chaos-" + randid.Hex(16)}
 	var err error
 	if c.natsPort, err = freePort(); err != nil {
 		return nil, err

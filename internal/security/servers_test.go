@@ -2,8 +2,6 @@ package security
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -20,6 +18,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/leadops/repost/internal/randid"
 	"github.com/leadops/repost/internal/testenv"
 	"github.com/leadops/repost/marketo/marketotest"
 )
@@ -28,11 +27,7 @@ import (
 // presence anywhere can only be a leak.
 func secret(tb testing.TB, prefix string) string {
 	tb.Helper()
-	var b [12]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		tb.Fatal(err)
-	}
-	return prefix + hex.EncodeToString(b[:])
+	return prefix + randid.Hex(12)
 }
 
 func mustPKI(tb testing.TB) *PKI {

@@ -1,12 +1,12 @@
 package marketotest
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/leadops/repost/internal/randid"
 )
 
 type token struct {
@@ -66,9 +66,7 @@ func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []by
 
 // newTokenValue returns a token shaped like Marketo's ("uuid:pod").
 func newTokenValue() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	h := hex.EncodeToString(b[:])
+	h := randid.Hex(16)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32] + ":sj"
 }
 
