@@ -8,15 +8,6 @@ import (
 	"github.com/leadops/repost/policy"
 )
 
-// isRequeue reports whether a human sent the event back (repostctl
-// requeue): its original failure code was already acted on, so it is
-// reposted whatever that code says.
-func isRequeue(ev *repost.Event) bool { return ev.IsRequeue() }
-
-// requeueOf is the eventId a requeued event replays ("" for others); its
-// outcome carries it, so the chain from parked lead to result can be followed.
-func requeueOf(ev *repost.Event) string { return ev.RequeueOf }
-
 // fieldOf names the Marketo field a decision is about: the one the message
 // names, else, for a type mismatch (1001 names the value, not the field),
 // the field of the event's records holding the value the message quotes.

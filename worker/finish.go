@@ -201,7 +201,7 @@ func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub str
 	}
 	o.EventID = eventID
 	if ev != nil {
-		o.LeadID, o.RequeueOf = ev.LeadID, requeueOf(ev)
+		o.LeadID, o.RequeueOf = ev.LeadID, ev.RequeueOf
 	}
 	f.outcome(msg, o, entry, hadState)
 	f.w.log.Info("decision",
