@@ -22,6 +22,7 @@ type metrics struct {
 	quotaUsed     *prometheus.GaugeVec
 	quotaLimit    *prometheus.GaugeVec
 	inflight      *prometheus.GaugeVec
+	inflightBytes *prometheus.GaugeVec
 	halted        *prometheus.GaugeVec
 	effectiveConc *prometheus.GaugeVec
 	backlog       *prometheus.GaugeVec
@@ -69,6 +70,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "repost_inflight_events", Help: "Events fetched and not yet finished.",
 		}, sub),
+		inflightBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "repost_inflight_bytes", Help: "Data bytes of the events fetched and not yet finished (bounded by MaxHeldBytes and one message).",
+		}, sub),
 		halted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "repost_subscription_halted", Help: "1 while a subscription is halted (603, identity 401).",
 		}, sub),
@@ -87,7 +91,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.events, m.calls, m.callDuration, m.leadsPerCall, m.admissionWait,
 		m.denied, m.parked, m.exhausted, m.quotaUsed, m.quotaLimit, m.inflight,
-		m.halted, m.effectiveConc, m.backlog, m.buildInfo, m.stateLost)
+		m.inflightBytes, m.halted, m.effectiveConc, m.backlog, m.buildInfo, m.stateLost)
 	return m
 }
 
@@ -97,6 +101,7 @@ func (m *metrics) initSeries(sub string) {
 	m.exhausted.WithLabelValues(sub)
 	m.quotaUsed.WithLabelValues(sub)
 	m.inflight.WithLabelValues(sub)
+	m.inflightBytes.WithLabelValues(sub)
 	m.callDuration.WithLabelValues(sub)
 	m.leadsPerCall.WithLabelValues(sub)
 	m.admissionWait.WithLabelValues(sub)

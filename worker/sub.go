@@ -30,8 +30,8 @@ type subRunner struct {
 	gateReason string
 	halted     bool
 	lastProbe  time.Time
-	held       map[jetstream.Msg]struct{} // fetched, not finished: kept alive with InProgress
-	pool       *pool                      // fetched events waiting for a call
+	held       *heldSet // fetched, not finished: kept alive with InProgress, bounded by MaxHeldBytes
+	pool       *pool    // fetched events waiting for a call
 }
 
 // run fetches events into the pool and, beside it, sends calls from the
@@ -39,7 +39,6 @@ type subRunner struct {
 // outlives ctx by the shutdown deadline.
 func (s *subRunner) run(ctx, work context.Context) {
 	s.stop = ctx
-	s.held = map[jetstream.Msg]struct{}{}
 	s.pool = newPool(s.w.cfg.BatchSize, s.w.cfg.MaxBodyBytes, s.w.cfg.Linger, max(time.Second, s.sub.Limits.Window))
 	s.pool.pace = s.startPacing(ctx)
 	stopKeep := s.keepAlive(work)
@@ -54,8 +53,9 @@ func (s *subRunner) run(ctx, work context.Context) {
 }
 
 // fetchLoop keeps the pool stocked, up to MaxPooled records: enough that a
-// granted call can be filled, bounded so that memory is. A closed gate (a
-// long block, a halt, a pause) defers what the pool holds.
+// granted call can be filled, bounded so that memory is, and fetches
+// nothing while the events held reach MaxHeldBytes (byteRoom). A closed
+// gate (a long block, a halt, a pause) defers what the pool holds.
 func (s *subRunner) fetchLoop(ctx, work context.Context) {
 	for ctx.Err() == nil {
 		if wait := s.gateWait(); wait > 0 {
@@ -66,29 +66,32 @@ func (s *subRunner) fetchLoop(ctx, work context.Context) {
 			sleepCtx(ctx, min(wait, time.Second))
 			continue
 		}
-		room := s.w.cfg.MaxPooled - s.pool.size()
-		if room <= 0 {
-			s.pool.setIncoming(false)       // nothing more comes until calls take some
+		room, bytes := s.w.cfg.MaxPooled-s.pool.size(), s.byteRoom()
+		if room <= 0 || bytes <= 0 {
+			s.pool.setIncoming(false)       // nothing more comes until calls take or finish some
 			t := time.NewTimer(time.Second) // the gate is read again at least each second
 			select {
 			case <-ctx.Done():
 			case <-s.pool.taken:
+			case <-s.held.freed:
 			case <-t.C:
 			}
 			t.Stop()
 			continue
 		}
-		s.fetch(ctx, work, min(room, s.w.cfg.FetchSize))
+		s.fetch(ctx, work, min(room, s.w.cfg.FetchSize), bytes)
 	}
 }
 
-// fetch pulls up to n events and puts them in the pool as they arrive, not
-// when the fetch ends: a lone event's linger starts when it is delivered.
-// While a backlog is being delivered, the pool is told so (incoming).
-func (s *subRunner) fetch(ctx, work context.Context, n int) {
+// fetch pulls up to n events of at most maxBytes (as the server counts
+// them: data, headers, subject and ack reply) and puts them in the pool as
+// they arrive, not when the fetch ends: a lone event's linger starts when
+// it is delivered. While a backlog is being delivered, the pool is told so
+// (incoming).
+func (s *subRunner) fetch(ctx, work context.Context, n, maxBytes int) {
 	// A fetch waits at most a linger (a second at most): between fetches the
 	// gate and pauses are read.
-	mb, err := s.cons.Fetch(n, jetstream.FetchMaxWait(min(s.w.cfg.Linger, time.Second)))
+	mb, err := s.cons.Fetch(n, jetstream.FetchMaxWait(min(s.w.cfg.Linger, time.Second)), jetstream.FetchMaxBytes(maxBytes))
 	if err != nil {
 		if ctx.Err() == nil {
 			s.w.log.Warn("fetch failed", zap.String("subscription", s.sub.ID), zap.Error(err))
@@ -108,7 +111,8 @@ func (s *subRunner) fetch(ctx, work context.Context, n int) {
 	more := false
 	flush := func() {
 		got += len(chunk)
-		s.pool.setIncoming(more && s.pool.size() < s.w.cfg.MaxPooled)
+		s.hold(chunk)
+		s.pool.setIncoming(more && s.pool.size() < s.w.cfg.MaxPooled && s.byteRoom() > 0)
 		s.accept(work, chunk)
 		chunk = nil
 	}
@@ -138,15 +142,15 @@ func (s *subRunner) morePending(m jetstream.Msg) bool {
 	return err == nil && md.NumPending > 0
 }
 
-// accept holds fetched events, finishes those that need no call and pools
-// the rest.
+// hold counts fetched events as held until done.
+func (s *subRunner) hold(msgs []jetstream.Msg) {
+	n, bytes := s.held.add(msgs)
+	s.w.m.inflight.WithLabelValues(s.sub.ID).Add(float64(n))
+	s.w.m.inflightBytes.WithLabelValues(s.sub.ID).Add(float64(bytes))
+}
+
+// accept finishes held events that need no call and pools the rest.
 func (s *subRunner) accept(work context.Context, msgs []jetstream.Msg) {
-	s.mu.Lock()
-	for _, m := range msgs {
-		s.held[m] = struct{}{}
-	}
-	s.mu.Unlock()
-	s.w.m.inflight.WithLabelValues(s.sub.ID).Add(float64(len(msgs)))
 	if msgs = s.unlessPaused(msgs); len(msgs) == 0 {
 		return
 	}
@@ -155,12 +159,9 @@ func (s *subRunner) accept(work context.Context, msgs []jetstream.Msg) {
 
 // done forgets a message that was acked or handed back.
 func (s *subRunner) done(msgs ...jetstream.Msg) {
-	s.mu.Lock()
-	for _, m := range msgs {
-		delete(s.held, m)
-	}
-	s.mu.Unlock()
-	s.w.m.inflight.WithLabelValues(s.sub.ID).Sub(float64(len(msgs)))
+	n, bytes := s.held.remove(msgs)
+	s.w.m.inflight.WithLabelValues(s.sub.ID).Sub(float64(n))
+	s.w.m.inflightBytes.WithLabelValues(s.sub.ID).Sub(float64(bytes))
 }
 
 // keepAlive tells JetStream, three times per ack wait, that held events are being worked
@@ -176,13 +177,7 @@ func (s *subRunner) keepAlive(ctx context.Context) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				s.mu.Lock()
-				msgs := make([]jetstream.Msg, 0, len(s.held))
-				for m := range s.held {
-					msgs = append(msgs, m)
-				}
-				s.mu.Unlock()
-				for _, m := range msgs {
+				for _, m := range s.held.list() {
 					_ = m.InProgress()
 				}
 			}

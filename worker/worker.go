@@ -75,7 +75,13 @@ type Config struct {
 	// MaxPooled bounds the records fetched and waiting for a call, per
 	// subscription: enough to fill the call granted next in every group of a
 	// mixed traffic (7 batches, at least FetchSize), few enough to bound memory.
-	MaxPooled       int
+	MaxPooled int
+	// MaxHeldBytes bounds the data of the events held per subscription
+	// (fetched and not yet acked or handed back: pooled, being prepared, in
+	// calls): no fetch starts at or above it, and a fetch takes at most what
+	// is left below it plus one message, so one event larger than the bound
+	// still flows. DefaultMaxHeldBytes (16 MiB).
+	MaxHeldBytes    int
 	ShutdownTimeout time.Duration // in-flight calls may finish within: 25 s
 	ProbeInterval   time.Duration // halted subscriptions are probed every: 30 s
 	ClaimTTL        time.Duration // lookup values stay claimed at most: 3 min
@@ -138,6 +144,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxPooled <= 0 {
 		c.MaxPooled = max(c.FetchSize, 7*c.BatchSize)
+	}
+	if c.MaxHeldBytes <= 0 {
+		c.MaxHeldBytes = DefaultMaxHeldBytes
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 25 * time.Second
@@ -203,7 +212,7 @@ func New(q *queue.Queue, lim Limiter, pol Decider, cfg Config) (*Worker, error) 
 		}
 		g := guardBand(s.Limits.Window)
 		s.Limits = guarded(s.Limits)
-		w.subs[s.ID] = &subRunner{w: w, sub: s, guard: g}
+		w.subs[s.ID] = &subRunner{w: w, sub: s, guard: g, held: newHeldSet()}
 		w.m.quotaLimit.WithLabelValues(s.ID).Set(float64(s.Limits.DailyQuota))
 		w.m.effectiveConc.WithLabelValues(s.ID).Set(float64(s.Limits.MaxConcurrency))
 		w.m.halted.WithLabelValues(s.ID).Set(0)
