@@ -62,6 +62,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzValid$$' -fuzztime=$(FUZZTIME) -parallel 1 ./internal/strictjson
 	$(GO) test -run='^$$' -fuzz='^FuzzFastPathsAgree$$' -fuzztime=$(FUZZTIME) -parallel 1 ./internal/strictjson
 	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) -parallel 1 ./internal/strictjson
+	$(GO) test -run='^$$' -fuzz='^FuzzInURL$$' -fuzztime=$(FUZZTIME) -parallel 1 ./internal/redact
 	$(GO) test -run='^$$' -fuzz='^FuzzParseAnswer$$' -fuzztime=$(FUZZTIME) -parallel 1 ./marketo
 	$(GO) test -run='^$$' -fuzz='^FuzzImport$$' -fuzztime=$(FUZZTIME) -parallel 1 ./cmd/repostctl
 	$(GO) test -run='^$$' -fuzz='^FuzzImportCSVRow$$' -fuzztime=$(FUZZTIME) -parallel 1 ./cmd/repostctl

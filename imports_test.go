@@ -21,6 +21,7 @@ func TestImportRules(t *testing.T) {
 		mod + "/policy":              nil,
 		mod + "/internal/strictjson": nil,
 		mod + "/internal/randid":     nil,
+		mod + "/internal/redact":     nil,
 		mod + "/config":              {mod + "/policy", "gopkg.in/yaml.v3"},
 		mod + "/marketo/marketotest": {mod + "/internal/strictjson", mod + "/internal/randid", mod + "/marketo"},
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/leadops/repost/internal/redact"
 )
 
 // Options say how to reach NATS and how to lay out what repost creates.
@@ -89,7 +91,8 @@ func Connect(ctx context.Context, o Options) (*Queue, error) {
 	nopts = append(nopts, watch.options()...)
 	nc, err := nats.Connect(o.URL, nopts...)
 	if err != nil {
-		return nil, fmt.Errorf("queue: connect: %w", redactURLError(err, o.Password))
+		secrets := append(redact.InURL(o.URL), redact.TokensInURL(o.URL)...)
+		return nil, fmt.Errorf("queue: connect: %w", redact.Error(err, append(secrets, o.Password)...))
 	}
 	if err := waitConnected(ctx, nc, redactedURL(o.URL)); err != nil {
 		nc.Close()
@@ -143,14 +146,6 @@ func tlsConfig(ca, cert, key string) (*tls.Config, error) {
 		tc.Certificates = []tls.Certificate{c}
 	}
 	return tc, nil
-}
-
-// redactURLError keeps a password out of an error that quotes the URL.
-func redactURLError(err error, password string) error {
-	if password == "" || err == nil {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), password, "[redacted]"))
 }
 
 // Close drains the connection: pending publications are flushed first.

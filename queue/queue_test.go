@@ -253,6 +253,22 @@ func TestConnectFailsClearlyWithoutServer(t *testing.T) {
 	}
 }
 
+// A URL that does not parse is quoted whole in nats.go's error: its
+// password, a NATS token (a lone user) and the password option are hidden.
+func TestConnectErrorsHoldNoSecret(t *testing.T) {
+	for _, o := range []queue.Options{
+		{URL: "nats://u:url-SECRET@h:bad"},
+		{URL: "nats://h1:4222,nats://u:url-SECRET@h2:bad"},
+		{URL: "nats://tok-SECRET@h:bad"},
+		{URL: "nats://h:bad/opt-SECRET", User: "u", Password: "opt-SECRET"},
+	} {
+		_, err := queue.Connect(context.Background(), o)
+		if err == nil || !contains(err.Error(), "queue: connect: parse") || contains(err.Error(), "SECRET") {
+			t.Errorf("URL %s: error %v, want the parse error without the secret", o.URL, err)
+		}
+	}
+}
+
 func contains(s, sub string) bool {
 	return len(sub) > 0 && len(s) >= len(sub) && (stringIndex(s, sub) >= 0)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/leadops/repost/config"
 	"github.com/leadops/repost/internal/connect"
+	"github.com/leadops/repost/internal/redact"
 	"github.com/leadops/repost/quota"
 )
 
@@ -227,7 +228,7 @@ func (e *env) openLimitStore(ctx context.Context, cfg *config.Config) (quota.Sto
 	defer cancel()
 	if err := client.Ping(pctx).Err(); err != nil {
 		_ = client.Close()
-		return nil, "", fmt.Errorf("redis at %s not reachable: %s", cfg.Redis.URL, redactPassword(connect.Redact(err.Error(), url), cfg.Redis.Password.Reveal()))
+		return nil, "", fmt.Errorf("redis at %s not reachable: %s", cfg.Redis.URL, redact.String(err.Error(), append(redact.InURL(url), cfg.Redis.Password.Reveal())...))
 	}
 	return closingStore{quota.NewRedis(client, quota.RedisOptions{}), client}, "", nil
 }
@@ -244,11 +245,4 @@ func (s closingStore) Close() error {
 		err = cerr
 	}
 	return err
-}
-
-func redactPassword(msg, pw string) string {
-	if pw == "" {
-		return msg
-	}
-	return strings.ReplaceAll(msg, pw, "[redacted]")
 }

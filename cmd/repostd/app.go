@@ -19,6 +19,7 @@ import (
 	"github.com/leadops/repost/config"
 	"github.com/leadops/repost/internal/connect"
 	"github.com/leadops/repost/internal/console"
+	"github.com/leadops/repost/internal/redact"
 	"github.com/leadops/repost/marketo"
 	"github.com/leadops/repost/policy"
 	"github.com/leadops/repost/queue"
@@ -145,7 +146,7 @@ func (a *app) connectLimiter(ctx context.Context, now func() time.Time) (marketo
 	defer cancel()
 	if err := a.rdb.Ping(pctx).Err(); err != nil {
 		if redis.IsAuthError(err) { // a wrong password does not heal by waiting: exit 1
-			return nil, fmt.Errorf("redis: %s", connect.Redact(err.Error(), url))
+			return nil, fmt.Errorf("redis: %s", redact.String(err.Error(), append(redact.InURL(url), a.cfg.Redis.Password.Reveal())...))
 		}
 		// Not fatal: admission fails closed until Redis answers.
 		a.log.Warn("Redis not reachable yet; nothing is admitted until it is", zap.Error(err))

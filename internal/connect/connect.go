@@ -8,12 +8,12 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/leadops/repost/config"
+	"github.com/leadops/repost/internal/redact"
 	"github.com/leadops/repost/queue"
 )
 
@@ -91,19 +91,7 @@ func or(a, b string) string {
 
 // urlError reports a bad Redis URL without the password it may hold.
 func urlError(err error, url string) error {
-	return fmt.Errorf("redis.url: %s", Redact(err.Error(), url))
-}
-
-// Redact removes the password of a URL from a message about it.
-func Redact(msg, url string) string {
-	if i := strings.Index(url, "@"); i > 0 {
-		if j := strings.LastIndex(url[:i], ":"); j > 0 && !strings.HasPrefix(url[j:], "://") {
-			if pw := url[j+1 : i]; pw != "" {
-				msg = strings.ReplaceAll(msg, pw, "[redacted]")
-			}
-		}
-	}
-	return msg
+	return fmt.Errorf("redis.url: %s", redact.String(err.Error(), redact.InURL(url)...))
 }
 
 // TLS is the client TLS configuration of PEM files; field names the

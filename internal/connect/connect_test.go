@@ -52,15 +52,6 @@ func TestQueueOptions(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
-	if got := Redact("dial redis://:s3cr3t@h:1 failed: s3cr3t", "redis://:s3cr3t@h:1"); strings.Contains(got, "s3cr3t") {
-		t.Errorf("Redact left the password: %q", got)
-	}
-	if got := Redact("plain", "redis://h:1"); got != "plain" {
-		t.Errorf("Redact changed a message without a password: %q", got)
-	}
-}
-
 // go-redis's own messages land in zap, not on stderr: a Sentinel client
 // whose sentinel is not listening logs its failed lookup through go-redis's
 // logger, which must be the zap adapter.
