@@ -54,8 +54,8 @@ func (h *harness) startWorkerOpts(sim *marketotest.Server, owner, version string
 }
 
 // startWorkerMod is startWorkerOpts with mod applied to the worker's
-// configuration (nil: none).
-func (h *harness) startWorkerMod(sim *marketotest.Server, owner, version string, mod func(*worker.Config), subs ...string) {
+// configuration (nil: none); it returns the worker (for its Handler).
+func (h *harness) startWorkerMod(sim *marketotest.Server, owner, version string, mod func(*worker.Config), subs ...string) *worker.Worker {
 	h.t.Helper()
 	q := testenv.Queue(h.t, h.urlOf(), queue.Options{})
 	pol, err := policy.New(policy.Config{Rand: func() float64 { return 0.5 },
@@ -71,7 +71,9 @@ func (h *harness) startWorkerMod(sim *marketotest.Server, owner, version string,
 			h.t.Fatal(err)
 		}
 		wsubs = append(wsubs, worker.Subscription{ID: sub, Client: c,
-			Limits: quota.Limits{DailyQuota: 10000, CallsPerWindow: 50, Window: 20 * time.Second, MaxConcurrency: 5}})
+			Limits: quota.Limits{DailyQuota: 10000, CallsPerWindow: 50, Window: 20 * time.Second, MaxConcurrency: 5},
+			// As repostd wires it: a halt lifts once this call succeeds.
+			Probe: func(ctx context.Context) error { _, err := c.Describe(ctx); return err }})
 	}
 	logger := zaptest.NewLogger(h.t, zaptest.Level(zap.ErrorLevel))
 	if h.workerLogs != nil {
@@ -107,6 +109,7 @@ func (h *harness) startWorkerMod(sim *marketotest.Server, owner, version string,
 			h.t.Errorf("worker did not stop")
 		}
 	})
+	return w
 }
 
 // statusJSON runs `status -o json`.

@@ -2,11 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -14,11 +20,13 @@ import (
 	"github.com/leadops/repost/internal/fixture"
 	"github.com/leadops/repost/internal/status"
 	"github.com/leadops/repost/marketo/marketotest"
+	"github.com/leadops/repost/worker"
 )
 
 // A paused subscription's worker fetches nothing while the pause holds;
-// status shows it; resume drains it; both are audit outcomes with their
-// actor.
+// status, the worker's /readyz detail and its repost_subscription_paused
+// and repost_subscription_pause_until_seconds gauges show it; resume
+// drains it and clears them; both are audit outcomes with their actor.
 func TestPauseHoldsAndResumeDrains(t *testing.T) {
 	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true})
 	t.Cleanup(sim.Close)
@@ -26,7 +34,10 @@ func TestPauseHoldsAndResumeDrains(t *testing.T) {
 	h.now = time.Now
 	core, logs := observer.New(zap.InfoLevel)
 	h.workerLogs = core
-	h.startWorkerOpts(sim, "w-pause", "1.0.0", fixture.Sub)
+	reg := prometheus.NewRegistry()
+	w := h.startWorkerMod(sim, "w-pause", "1.0.0", func(c *worker.Config) { c.Registerer = reg }, fixture.Sub)
+	srv := httptest.NewServer(w.Handler(reg))
+	t.Cleanup(srv.Close)
 	// The worker runs: a first lead is reposted.
 	h.publish([]fixture.Event{fixture.Build(0, fixture.KindOK, time.Now(), fixture.Sub)})
 	checkFor(t, 30*time.Second, func() error {
@@ -46,6 +57,12 @@ func TestPauseHoldsAndResumeDrains(t *testing.T) {
 		}
 		return nil
 	})
+	stored, ok, err := h.q.GetPause(context.Background(), fixture.Sub)
+	if err != nil || !ok {
+		t.Fatalf("no pause stored: %v", err)
+	}
+	checkReadyz(t, srv.URL, "Marketo maintenance (by alice, until "+stored.Until.UTC().Format(time.RFC3339)+")")
+	checkPauseGauges(t, srv.URL, 1, float64(stored.Until.Unix()))
 	const n = 5
 	events := make([]fixture.Event, n)
 	for i := range events {
@@ -110,6 +127,8 @@ func TestPauseHoldsAndResumeDrains(t *testing.T) {
 	if r := rowOf(h.statusJSON(), fixture.Sub); len(r.Holds) != 0 {
 		t.Errorf("holds after resume: %+v", r.Holds)
 	}
+	checkReadyz(t, srv.URL, "")
+	checkPauseGauges(t, srv.URL, 0, 0)
 	if out := h.mustRun("subscription", "resume", fixture.Sub); !strings.Contains(out, "not paused") {
 		t.Errorf("second resume: %s", out)
 	}
@@ -128,6 +147,60 @@ func TestPauseHoldsAndResumeDrains(t *testing.T) {
 			t.Errorf("resumed outcome %+v", o)
 		}
 	}
+}
+
+// checkReadyz waits for the worker's /readyz to be 200 with want as the
+// pause detail of fixture.Sub ("": none).
+func checkReadyz(t *testing.T, base, want string) {
+	t.Helper()
+	checkFor(t, 10*time.Second, func() error {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var r worker.Readiness
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK || !r.Ready || r.Paused[fixture.Sub] != want || want == "" && r.Paused != nil {
+			return fmt.Errorf("/readyz %d %+v, want ready with the pause detail %q", resp.StatusCode, r, want)
+		}
+		return nil
+	})
+}
+
+// checkPauseGauges waits for /metrics to show fixture.Sub's pause gauges at paused and until.
+func checkPauseGauges(t *testing.T, base string, paused, until float64) {
+	t.Helper()
+	checkFor(t, 10*time.Second, func() error {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := parser.TextToMetricFamilies(resp.Body)
+		if err != nil {
+			return err
+		}
+		for name, want := range map[string]float64{"repost_subscription_paused": paused, "repost_subscription_pause_until_seconds": until} {
+			got, found := -1.0, false
+			if f := fams[name]; f != nil {
+				for _, m := range f.GetMetric() {
+					for _, l := range m.GetLabel() {
+						if l.GetName() == "subscription" && l.GetValue() == fixture.Sub {
+							got, found = m.GetGauge().GetValue(), true
+						}
+					}
+				}
+			}
+			if !found || got != want {
+				return fmt.Errorf("%s{subscription=%q} = %v (found %v), want %v", name, fixture.Sub, got, found, want)
+			}
+		}
+		return nil
+	})
 }
 
 // Pause and resume refuse bad command lines with exit 2.
