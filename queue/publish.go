@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -68,6 +69,31 @@ func (b *Batch) Outcome(o *repost.Outcome) int {
 	}
 	return b.add(b.q.Subjects.Outcome(subjectToken(o.Subscription)), OutcomeMsgID(o), data)
 }
+
+// OutcomeMarked is Outcome for a reposted event whose data dates from
+// dataAt: the outcome also carries the lead and that time in headers
+// (HeaderLead, HeaderDataTime), so that the lead's success mark can be read
+// back from the stream (ScanMarks) when Redis lost it. A lead too long for
+// a header carries none.
+func (b *Batch) OutcomeMarked(o *repost.Outcome, dataAt time.Time) int {
+	if dataAt.IsZero() || len(o.LeadID) > maxLeadHeader || strings.ContainsAny(o.LeadID, "\r\n") {
+		return b.Outcome(o)
+	}
+	data, err := o.AppendJSONWithin(make([]byte, 0, 256), b.q.DataLimit())
+	if err != nil {
+		return b.failed(b.q.Subjects.Outcome(subjectToken(o.Subscription)), fmt.Errorf("%w: outcome %s: %w", ErrUnsendable, o.EventID, err))
+	}
+	return b.add(b.q.Subjects.Outcome(subjectToken(o.Subscription)), OutcomeMsgID(o), data,
+		append([]string{HeaderLead, o.LeadID}, dataTimeHeader(dataAt)...)...)
+}
+
+// HeaderLead names, on a reposted outcome, the lead whose success mark the
+// outcome's HeaderDataTime dates.
+const HeaderLead = "Repost-Lead"
+
+// maxLeadHeader bounds a lead id carried in HeaderLead, well within
+// HeaderRoom.
+const maxLeadHeader = 512
 
 // Parked adds a parked entry under its subscription, de-duplicated by
 // eventId, and returns its index in Results.

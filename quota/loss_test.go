@@ -206,3 +206,57 @@ func TestRedisLossFoundAfterANewReplicaRecreatedTheEpoch(t *testing.T) {
 		t.Errorf("the loss was reported twice: %+v", a)
 	}
 }
+
+// After a loss, a lookup value nobody claims is kept for a renewal for half
+// a claim TTL: a call in flight across the loss renews its claims every
+// third of the TTL and gets them back before another replica's new claim.
+// The loss is found by the claim itself (the epoch missing, known from a
+// snapshot) or by an admission (lostAt); a renewal is never refused; after
+// half a TTL, claims are taken as before. Standalone and Cluster (the
+// epoch and the claims share the subscription's slot).
+func TestRedisClaimsAfterALossWaitForRenewals(t *testing.T) {
+	for _, cluster := range []bool{false, true} {
+		t.Run(map[bool]string{false: "standalone", true: "cluster"}[cluster], func(t *testing.T) {
+			if cluster && testing.Short() {
+				t.Skip("short")
+			}
+			srv := mustRedisServer(t, cluster)
+			ctx := context.Background()
+			const ttl = 10 * time.Second
+			for _, foundBy := range []string{"claim", "admission"} {
+				clk := newFakeClock(chi(t, "2026-11-23 10:00"))
+				ss := redisStores(srv)(t, storeOpts{Now: clk.Now}, 2)
+				holder, other := ss[0], ss[1]
+				mustAdmit(t, holder, lossLimits)
+				mustSnapshot(t, other, lossLimits) // other knows the epoch by reading it
+				if got, err := holder.Claim(ctx, sub, "holder", []string{"a@x"}, ttl); err != nil || !got[0] {
+					t.Fatalf("claim before the loss: %v, %v", got, err)
+				}
+				srv.mustFlush(t)
+				if foundBy == "admission" {
+					mustRefuse(t, other, lossLimits, quota.LimitLost, lossLimits.Window)
+				}
+				clk.Add(time.Second)
+				if got, err := other.Claim(ctx, sub, "other", []string{"a@x", "b@x"}, ttl); err != nil || got[0] || got[1] {
+					t.Errorf("%s: a new claim just after the loss took %v (%v); want none", foundBy, got, err)
+				}
+				clk.Add(2 * time.Second)
+				if got, err := holder.RenewClaims(ctx, sub, "holder", []string{"a@x"}, ttl); err != nil || !got[0] {
+					t.Errorf("%s: the holder's renewal after the loss: %v, %v; want its claim back", foundBy, got, err)
+				}
+				clk.Add(ttl/2 - 2*time.Second) // half a TTL since the claim found the loss
+				got, err := other.Claim(ctx, sub, "other", []string{"a@x", "b@x"}, ttl)
+				if err != nil || got[0] || !got[1] {
+					t.Errorf("%s: a new claim half a TTL after the loss took %v (%v); want b@x only (a@x is the holder's)", foundBy, got, err)
+				}
+			}
+			// A replica that never saw the epoch cannot tell a loss from a
+			// new subscription: its claims are taken.
+			srv.mustFlush(t)
+			fresh := quota.NewRedis(srv.mustClient(t), quota.RedisOptions{})
+			if got, err := fresh.Claim(ctx, sub, "fresh", []string{"c@x"}, ttl); err != nil || !got[0] {
+				t.Errorf("a new subscription's first claim: %v, %v", got, err)
+			}
+		})
+	}
+}

@@ -238,7 +238,7 @@ return {1, int(t)}
 // snapshotScript (read only): KEYS window, leases, conc, block, halt, quota
 // day 0, 1, 2, epoch. ARGV now, b0..b3, window, maxConc. Returns {ok, now, used,
 // reset, calls, leases, eff, blockedUntil, blockReason, halted, haltReason,
-// epoch state, lostAt, restored count, its source, restoredAt}.
+// epoch state, lostAt, restored count, its source, restoredAt, epoch id}.
 var snapshotScript = redis.NewScript(luaPrelude + `
 local t = clock(ARGV[1])
 local b = {tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])}
@@ -253,9 +253,9 @@ local bu, br = block(KEYS[4], t)
 local halt = redis.call('HGET', KEYS[5], 'reason')
 local halted = 0
 if halt then halted = 1 else halt = '' end
-local ev = redis.call('HMGET', KEYS[9], 'state', 'lostAt', 'count', 'source', 'at')
+local ev = redis.call('HMGET', KEYS[9], 'state', 'lostAt', 'count', 'source', 'at', 'id')
 return {1, int(t), int(used), int(b[di + 1]), calls, leases, int(eff), int(bu or 0), br or '', halted, halt,
-  ev[1] or '', ev[2] or '0', ev[3] or '0', ev[4] or '', ev[5] or '0'}
+  ev[1] or '', ev[2] or '0', ev[3] or '0', ev[4] or '', ev[5] or '0', ev[6] or ''}
 `)
 
 // markScript: KEYS mark. ARGV at (µs), ttl (ms). The later mark wins.
@@ -280,19 +280,42 @@ end
 return 1
 `)
 
-// claimScript: KEYS claims. ARGV owner, ttl (ms). Returns one 1/0 per key.
-var claimScript = redis.NewScript(`
+// claimScript: KEYS epoch, then the claims. ARGV now, owner, ttl (ms), the
+// epoch this replica knows (empty if none), renew ('1': the owner believes
+// it holds the keys). Returns one 1/0 per claim.
+//
+// The claims go with the rest of the state when it is lost (a restart
+// without persistence): a call in flight then holds values nobody sees
+// claimed. Its renewal (every third of the TTL) puts them back; until it
+// can have, for half a TTL after the loss was found (by this script, the
+// epoch missing, or by an admission, lostAt), a value nobody claims is not
+// given to a new claim, only to a renewal.
+var claimScript = redis.NewScript(luaPrelude + `
+local t = clock(ARGV[1])
+local owner, ttl, known, renew = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5] == '1'
+local fresh = true
+if not renew then
+  local ev = redis.call('HMGET', KEYS[1], 'id', 'lostAt', 'claimsLostAt')
+  local found = tonumber(ev[3] or '')
+  if not ev[1] and known ~= '' and not found then
+    found = t
+    redis.call('HSET', KEYS[1], 'claimsLostAt', int(t))
+  end
+  local la = math.max(tonumber(ev[2] or '0'), found or 0)
+  if la > 0 and t < la + ttl * 500 then fresh = false end
+end
 local res = {}
-for i, k in ipairs(KEYS) do
+for i = 2, #KEYS do
+  local k = KEYS[i]
   local v = redis.call('GET', k)
-  if not v then
-    redis.call('SET', k, ARGV[1], 'PX', ARGV[2])
-    res[i] = 1
-  elseif v == ARGV[1] then
-    redis.call('PEXPIRE', k, ARGV[2])
-    res[i] = 1
+  if not v and (fresh or renew) then
+    redis.call('SET', k, owner, 'PX', ARGV[3])
+    res[i - 1] = 1
+  elseif v == owner then
+    redis.call('PEXPIRE', k, ARGV[3])
+    res[i - 1] = 1
   else
-    res[i] = 0
+    res[i - 1] = 0
   end
 end
 return res

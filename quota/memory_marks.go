@@ -117,6 +117,12 @@ func (m *Memory) Claim(_ context.Context, sub, owner string, keys []string, ttl 
 	return out, nil
 }
 
+// RenewClaims implements Store: a Memory store is never lost on its own,
+// so a renewal is a claim.
+func (m *Memory) RenewClaims(ctx context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error) {
+	return m.Claim(ctx, sub, owner, keys, ttl)
+}
+
 // Unclaim implements Store.
 func (m *Memory) Unclaim(_ context.Context, sub, owner string, keys []string) error {
 	_, t, err := m.lock(sub)

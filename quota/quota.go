@@ -137,6 +137,11 @@ type Store interface {
 	// holds it: result i tells whether keys[i] is now owner's. An owner may
 	// claim again what it holds (which extends it).
 	Claim(ctx context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error)
+	// RenewClaims is Claim for keys owner already holds, while their call
+	// waits or runs: it also takes back a key that is free because the
+	// state was lost, which Claim refuses for half a TTL after a loss (so
+	// that a call in flight gets its keys back before anyone else).
+	RenewClaims(ctx context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error)
 	// Unclaim frees the keys owner holds; keys held by others stay.
 	Unclaim(ctx context.Context, sub, owner string, keys []string) error
 	// Restore restores the day's count after a loss (an admission refused

@@ -80,9 +80,12 @@ func (r *Redis) Snapshot(ctx context.Context, sub string, lim Limits) (Snapshot,
 		return Snapshot{}, unavailable("snapshot", sub, err)
 	}
 	rep := reply(res)
-	if err := rep.check(16); err != nil {
+	if err := rep.check(17); err != nil {
 		return Snapshot{}, unavailable("snapshot", sub, err)
 	}
+	// A replica that has only read the state knows its epoch too, so that
+	// its claims can tell a loss (claimScript) before it sends a call.
+	r.epochs.set(sub, rep.str(16))
 	s := Snapshot{
 		Subscription: sub,
 		QuotaUsed:    int(rep.int(2)), QuotaLimit: lim.DailyQuota,
@@ -191,6 +194,15 @@ func (r *Redis) LastSuccesses(ctx context.Context, sub string, leadIDs []string)
 
 // Claim implements Store: one EVALSHA for all the keys.
 func (r *Redis) Claim(ctx context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error) {
+	return r.claim(ctx, sub, owner, keys, ttl, false)
+}
+
+// RenewClaims implements Store.
+func (r *Redis) RenewClaims(ctx context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error) {
+	return r.claim(ctx, sub, owner, keys, ttl, true)
+}
+
+func (r *Redis) claim(ctx context.Context, sub, owner string, keys []string, ttl time.Duration, renew bool) ([]bool, error) {
 	if err := r.begin(sub); err != nil {
 		return nil, err
 	}
@@ -200,7 +212,16 @@ func (r *Redis) Claim(ctx context.Context, sub, owner string, keys []string, ttl
 	if len(keys) == 0 {
 		return []bool{}, nil
 	}
-	res, err := claimScript.Run(ctx, r.c, claimKeys(sub, keys), owner, ttl.Milliseconds()).Int64Slice()
+	now := any("")
+	if r.now != nil {
+		now = micro(r.now()).UnixMicro()
+	}
+	rn := "0"
+	if renew {
+		rn = "1"
+	}
+	ks := append([]string{epochKey(sub)}, claimKeys(sub, keys)...)
+	res, err := claimScript.Run(ctx, r.c, ks, now, owner, ttl.Milliseconds(), r.epochs.get(sub), rn).Int64Slice()
 	if err != nil {
 		return nil, unavailable("claim", sub, err)
 	}

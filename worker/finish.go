@@ -57,9 +57,11 @@ func (f *finisher) outcomeAt(msg jetstream.Msg, o *repost.Outcome, parked []byte
 	if parked != nil {
 		e.parked = f.b.ParkedDated(o.Subscription, o.EventID, parked, dataTimeOf(msg)) // a requeue keeps the data time
 	}
-	e.out = f.b.Outcome(o)
 	if o.Kind == repost.KindReposted {
+		e.out = f.b.OutcomeMarked(o, dataAt) // the mark, kept in NATS too
 		e.mark = &successMark{o.Subscription, o.LeadID, dataAt}
+	} else {
+		e.out = f.b.Outcome(o)
 	}
 	f.events = append(f.events, e)
 	f.w.countOutcome(o)

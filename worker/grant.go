@@ -83,10 +83,15 @@ type call struct {
 // just before the limiter was asked (the admission is at least that old);
 // err is a token that could not be had (the call then fails as a whole,
 // unadmitted).
+//
+// afterLoss: the wait saw the limits state lost, so the success marks the
+// batch was checked against may have been lost too (they are restored
+// before any admission resumes).
 type granted struct {
-	lease quota.Lease
-	at    time.Time
-	err   error
+	lease     quota.Lease
+	at        time.Time
+	err       error
+	afterLoss bool
 }
 
 // form takes a batch from the pool and has it admitted, topping it up
@@ -119,6 +124,15 @@ func (s *subRunner) form(ctx context.Context) *call {
 	if !ok {
 		s.endCall(ctx, c)
 		return nil
+	}
+	if g.afterLoss && g.err == nil {
+		// The batch was checked against marks the loss may have taken:
+		// check again against the ones restored before this admission.
+		if c.b = s.recheck(ctx, c.b); c.b == nil {
+			s.release(ctx, g.lease)
+			s.endCall(ctx, c)
+			return nil
+		}
 	}
 	c.g = &g
 	return c

@@ -28,6 +28,7 @@ type metrics struct {
 	backlog       *prometheus.GaugeVec
 	buildInfo     *prometheus.GaugeVec
 	stateLost     *prometheus.CounterVec
+	marksRestored *prometheus.CounterVec
 	storeUp       prometheus.Gauge
 }
 
@@ -88,10 +89,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		stateLost: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "repost_limits_state_lost_total", Help: "Losses of a subscription's limits state in Redis (its epoch key gone), as found by this replica.",
 		}, sub),
+		marksRestored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "repost_success_marks_restored_total", Help: "Success marks read back from NATS into Redis after a loss of the limits state, by this replica.",
+		}, sub),
 	}
 	reg.MustRegister(m.events, m.calls, m.callDuration, m.leadsPerCall, m.admissionWait,
 		m.denied, m.parked, m.exhausted, m.quotaUsed, m.quotaLimit, m.inflight,
-		m.inflightBytes, m.halted, m.effectiveConc, m.backlog, m.buildInfo, m.stateLost)
+		m.inflightBytes, m.halted, m.effectiveConc, m.backlog, m.buildInfo, m.stateLost, m.marksRestored)
 	return m
 }
 
@@ -106,6 +110,7 @@ func (m *metrics) initSeries(sub string) {
 	m.leadsPerCall.WithLabelValues(sub)
 	m.admissionWait.WithLabelValues(sub)
 	m.stateLost.WithLabelValues(sub)
+	m.marksRestored.WithLabelValues(sub)
 	for _, l := range []string{"quota", "window", "concurrency", "blocked", "halted", "unavailable", "lost", "restore"} {
 		m.denied.WithLabelValues(sub, l)
 	}

@@ -70,6 +70,12 @@ func (s *subRunner) restoreCount(ctx context.Context) time.Duration {
 		}
 		return u.Total, "marketo usage " + u.Date + " (instance total)", nil
 	}
+	count := read
+	read = func(ctx context.Context) (int, string, error) {
+		n, source, err := count(ctx)
+		s.restoreMarks(ctx) // before the restore ends the hold: no call is sent on forgotten marks
+		return n, source, err
+	}
 	r, err := s.w.lim.Restore(ctx, s.sub.ID, s.sub.Limits, read)
 	switch {
 	case err != nil:
@@ -85,4 +91,56 @@ func (s *subRunner) restoreCount(ctx context.Context) time.Duration {
 			zap.String("subscription", s.sub.ID), zap.Int("count", r.Count), zap.String("source", r.Source))
 	}
 	return 0
+}
+
+// marksTries bounds the reads of the success marks back from NATS in one
+// restore.
+const marksTries = 3
+
+// restoreMarks writes the subscription's success marks back into the
+// limiter after a loss, read from NATS (queue.ScanMarks): the reposted
+// outcomes and DAP's success notices of the marks' lifetime. It runs while
+// admissions are held, so every batch admitted after the loss is checked
+// against them (granted.afterLoss). Should NATS not answer, the marks stay
+// partial: an older event of a lead whose mark is missing may then be sent.
+func (s *subRunner) restoreMarks(ctx context.Context) {
+	start := time.Now()
+	since := s.w.cfg.Now().Add(-quota.DefaultSuccessTTL)
+	var leads []string
+	var at []time.Time
+	flush := func() error {
+		if len(leads) == 0 {
+			return nil
+		}
+		err := s.w.lim.MarkSuccesses(ctx, s.sub.ID, leads, at)
+		leads, at = leads[:0], at[:0]
+		return err
+	}
+	var n int
+	var err error
+	for try := 1; try <= marksTries; try++ {
+		leads, at = leads[:0], at[:0]
+		n, err = s.w.q.ScanMarks(ctx, s.sub.ID, since, func(lead string, t time.Time) error {
+			leads, at = append(leads, lead), append(at, t)
+			if len(leads) < 500 {
+				return nil
+			}
+			return flush()
+		})
+		if err == nil {
+			err = flush()
+		}
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		sleepCtx(ctx, time.Duration(try)*200*time.Millisecond)
+	}
+	s.w.m.marksRestored.WithLabelValues(s.sub.ID).Add(float64(n))
+	if err != nil {
+		s.w.log.Error("restoring the success marks from NATS after the limits state was lost failed; an older event of a lead whose mark is missing may overwrite newer data",
+			zap.String("subscription", s.sub.ID), zap.Int("marks", n), zap.Error(err))
+		return
+	}
+	s.w.log.Info("success marks restored from NATS after the limits state was lost",
+		zap.String("subscription", s.sub.ID), zap.Int("marks", n), zap.Duration("took", time.Since(start)))
 }

@@ -185,6 +185,7 @@ func (s *subRunner) claim(ctx context.Context, b *batch, owner string) (*batch, 
 func (s *subRunner) admit(ctx context.Context, give func() []*item, prep func() error) (granted, bool) {
 	start := time.Now()
 	unreachable := limiterBackoff()
+	afterLoss := false
 	for {
 		if prep != nil {
 			if err := prep(); err != nil {
@@ -220,8 +221,9 @@ func (s *subRunner) admit(ctx context.Context, give func() []*item, prep func() 
 		}
 		if adm.Allowed {
 			s.w.m.admissionWait.WithLabelValues(s.sub.ID).Observe(time.Since(start).Seconds())
-			return granted{lease: adm.Lease, at: asked}, true
+			return granted{lease: adm.Lease, at: asked, afterLoss: afterLoss || adm.StateLost}, true
 		}
+		afterLoss = afterLoss || adm.StateLost || adm.Limit == quota.LimitLost || adm.Limit == quota.LimitRestore
 		s.w.m.denied.WithLabelValues(s.sub.ID, string(adm.Limit)).Inc()
 		if adm.Limit == quota.LimitRestore {
 			if wait := s.restoreCount(ctx); wait > 0 {
@@ -281,7 +283,7 @@ func (s *subRunner) renewClaims(ctx context.Context, owner string, keys []string
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if _, err := s.w.lim.Claim(ctx, s.sub.ID, owner, keys, ttl); err != nil && ctx.Err() == nil {
+				if _, err := s.w.lim.RenewClaims(ctx, s.sub.ID, owner, keys, ttl); err != nil && ctx.Err() == nil {
 					s.w.log.Warn("renewing claims failed", zap.String("subscription", s.sub.ID), zap.Error(err))
 				}
 			}

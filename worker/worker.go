@@ -34,6 +34,7 @@ type Limiter interface {
 	MarkSuccesses(ctx context.Context, sub string, leadIDs []string, at []time.Time) error
 	LastSuccesses(ctx context.Context, sub string, leadIDs []string) ([]time.Time, error)
 	Claim(ctx context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error)
+	RenewClaims(ctx context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error)
 	Unclaim(ctx context.Context, sub, owner string, keys []string) error
 	Restore(ctx context.Context, sub string, lim quota.Limits, read quota.UsageReader) (quota.Restored, error)
 }

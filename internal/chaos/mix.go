@@ -19,25 +19,7 @@ type OrderCounts struct {
 	LeadsChecked    int      `json:"leadsChecked"`    // leads in Marketo compared with their newest event
 	NotNewest       []string `json:"notNewest"`       // "email: lastName X, newest event Y (its events' outcomes)" (first 20)
 	NotNewestCount  int      `json:"notNewestCount"`
-	// MarksLost are leads left with older data because Redis lost its state
-	// between the newer event's success and the older event's repost: the
-	// success marks that supersede an older event live in Redis, and
-	// docs/operations.md says a loss forgets them ("an event older than a
-	// later success may then be reposted once"). Counted and listed, not
-	// failed: remove this excuse once the marks survive a Redis loss.
-	//
-	// The lookup-value claims live in Redis too: right after a loss two
-	// replicas can each hold one event of a lead and send both at once
-	// (seen in CI: both reposted 3.6 s after the loss, "same key in flight
-	// 1"). Those are counted here as well when both ended within
-	// claimsLostSpan of the loss.
-	MarksLost      []string `json:"marksLost"`
-	MarksLostCount int      `json:"marksLostCount"`
 }
-
-// claimsLostSpan is how long after a Redis loss two events of one lead sent
-// together are put down to the lost claims rather than failed.
-const claimsLostSpan = 15 * time.Second
 
 // ExpiryCounts are PausedSub's events, held past the shortened max age,
 // and how long the main subscription's events waited.
@@ -119,23 +101,14 @@ func countOrder(ev evidence, first map[string]repost.Outcome) OrderCounts {
 		}
 		// Which event wrote the data Marketo kept, and when did each end?
 		var events []string
-		marksLost := !redisLost.IsZero()
 		for _, id := range ids[strings.ToLower(l.Email)] {
 			p, o := ev.published[id], first[id]
 			events = append(events, fmt.Sprintf("%s %s %s %s at %s", id, p.Kind, o.Kind, o.Code, o.At.Format("15:04:05.000")))
-			switch {
-			case p.LastName == n.LastName: // the newest: its success came before the loss, or both were sent just after it
-				marksLost = marksLost && o.Kind == repost.KindReposted && o.At.Before(redisLost.Add(claimsLostSpan))
-			case p.LastName == l.LastName: // the one Marketo kept: reposted after the loss
-				marksLost = marksLost && o.Kind == repost.KindReposted && o.At.After(redisLost)
-			}
+		}
+		if !redisLost.IsZero() {
+			events = append(events, "Redis lost its state at "+redisLost.Format("15:04:05.000"))
 		}
 		line := fmt.Sprintf("%s: lastName %q, newest event %q (%s)", l.Email, l.LastName, n.LastName, strings.Join(events, "; "))
-		if marksLost {
-			oc.MarksLostCount++
-			oc.MarksLost = capped(oc.MarksLost, line)
-			continue
-		}
 		oc.NotNewestCount++
 		oc.NotNewest = capped(oc.NotNewest, line)
 	}

@@ -199,8 +199,8 @@ func (r *Report) WriteTable(w io.Writer) {
 		r.Restore.Count, r.Restore.From, r.Restore.SimOKBeforeLoss, r.Restore.SimCallsThroughRead)
 	fmt.Fprintf(tw, "redis after TTL\tleases %d; keys %s\n", r.Limits.LeasesAfterTTL, kv(r.Limits.KeysLeft))
 	o := r.Order
-	fmt.Fprintf(tw, "out-of-order pairs\t%d: older superseded %d, older reposted first %d; leads checked for their newest data %d, not newest %d, older after Redis lost the marks %d\n",
-		o.Pairs, o.OlderSuperseded, o.OlderReposted, o.LeadsChecked, o.NotNewestCount, o.MarksLostCount)
+	fmt.Fprintf(tw, "out-of-order pairs\t%d: older superseded %d, older reposted first %d; leads checked for their newest data %d, not newest %d\n",
+		o.Pairs, o.OlderSuperseded, o.OlderReposted, o.LeadsChecked, o.NotNewestCount)
 	e := r.Expiry
 	fmt.Fprintf(tw, "paused past max age\t%s: %d of %d parked expired, %.1f-%.1f s after publication (line %s, max age %s), %d lead calls; main: longest wait %.1f s, %d expired\n",
 		e.Subscription, e.Expired, e.Events, e.EarliestSecs, e.LatestSecs, e.Line, e.MaxAge, e.LeadCalls, e.MainMaxWaitSecs, e.MainExpired)
