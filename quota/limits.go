@@ -145,6 +145,17 @@ func refusal(limit Limit, detail string, lim Limits, retry time.Duration) string
 	return string(limit)
 }
 
+// ClaimRenewEvery is how often a holder renews claims of ttl: three times
+// per TTL, and at least every 2 s, so that after a loss of the state its
+// claims are back within claimLossGrace.
+func ClaimRenewEvery(ttl time.Duration) time.Duration { return min(ttl/3, 2*time.Second) }
+
+// claimLossGrace is how long after a loss of the state a free value is
+// kept for a renewal (RenewClaims) and refused to a new claim: two renewal
+// intervals, so that a holder whose first renewal met Redis still
+// restarting has had another.
+func claimLossGrace(ttl time.Duration) time.Duration { return 2 * ClaimRenewEvery(ttl) }
+
 func checkClaim(owner string, ttl time.Duration) error {
 	if owner == "" {
 		return &LimitsError{Field: "owner", Reason: "is empty"}

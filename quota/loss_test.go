@@ -207,12 +207,13 @@ func TestRedisLossFoundAfterANewReplicaRecreatedTheEpoch(t *testing.T) {
 	}
 }
 
-// After a loss, a lookup value nobody claims is kept for a renewal for half
-// a claim TTL: a call in flight across the loss renews its claims every
-// third of the TTL and gets them back before another replica's new claim.
+// After a loss, a lookup value nobody claims is kept for a renewal for two
+// renewal intervals (4 s for a 10 s TTL): a call in flight across the loss
+// renews its claims (quota.ClaimRenewEvery) and gets them back before
+// another replica's new claim.
 // The loss is found by the claim itself (the epoch missing, known from a
 // snapshot) or by an admission (lostAt); a renewal is never refused; after
-// half a TTL, claims are taken as before. Standalone and Cluster (the
+// the grace, claims are taken as before. Standalone and Cluster (the
 // epoch and the claims share the subscription's slot).
 func TestRedisClaimsAfterALossWaitForRenewals(t *testing.T) {
 	for _, cluster := range []bool{false, true} {
@@ -244,10 +245,10 @@ func TestRedisClaimsAfterALossWaitForRenewals(t *testing.T) {
 				if got, err := holder.RenewClaims(ctx, sub, "holder", []string{"a@x"}, ttl); err != nil || !got[0] {
 					t.Errorf("%s: the holder's renewal after the loss: %v, %v; want its claim back", foundBy, got, err)
 				}
-				clk.Add(ttl/2 - 2*time.Second) // half a TTL since the claim found the loss
+				clk.Add(2 * time.Second) // the grace (4 s) since the claim found the loss
 				got, err := other.Claim(ctx, sub, "other", []string{"a@x", "b@x"}, ttl)
 				if err != nil || got[0] || !got[1] {
-					t.Errorf("%s: a new claim half a TTL after the loss took %v (%v); want b@x only (a@x is the holder's)", foundBy, got, err)
+					t.Errorf("%s: a new claim once the grace is over took %v (%v); want b@x only (a@x is the holder's)", foundBy, got, err)
 				}
 			}
 			// A replica that never saw the epoch cannot tell a loss from a

@@ -282,14 +282,15 @@ return 1
 
 // claimScript: KEYS epoch, then the claims. ARGV now, owner, ttl (ms), the
 // epoch this replica knows (empty if none), renew ('1': the owner believes
-// it holds the keys). Returns one 1/0 per claim.
+// it holds the keys), the grace after a loss (µs). Returns one 1/0 per
+// claim.
 //
 // The claims go with the rest of the state when it is lost (a restart
 // without persistence): a call in flight then holds values nobody sees
-// claimed. Its renewal (every third of the TTL) puts them back; until it
-// can have, for half a TTL after the loss was found (by this script, the
-// epoch missing, or by an admission, lostAt), a value nobody claims is not
-// given to a new claim, only to a renewal.
+// claimed. Its renewal (ClaimRenewEvery) puts them back; until it can have,
+// for the grace after the loss was found (by this script, the epoch
+// missing, or by an admission, lostAt), a value nobody claims is not given
+// to a new claim, only to a renewal.
 var claimScript = redis.NewScript(luaPrelude + `
 local t = clock(ARGV[1])
 local owner, ttl, known, renew = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5] == '1'
@@ -302,7 +303,7 @@ if not renew then
     redis.call('HSET', KEYS[1], 'claimsLostAt', int(t))
   end
   local la = math.max(tonumber(ev[2] or '0'), found or 0)
-  if la > 0 and t < la + ttl * 500 then fresh = false end
+  if la > 0 and t < la + tonumber(ARGV[6]) then fresh = false end
 end
 local res = {}
 for i = 2, #KEYS do

@@ -138,9 +138,10 @@ type Store interface {
 	// claim again what it holds (which extends it).
 	Claim(ctx context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error)
 	// RenewClaims is Claim for keys owner already holds, while their call
-	// waits or runs: it also takes back a key that is free because the
-	// state was lost, which Claim refuses for half a TTL after a loss (so
-	// that a call in flight gets its keys back before anyone else).
+	// waits or runs (every ClaimRenewEvery): it also takes back a key that
+	// is free because the state was lost, which Claim refuses for two
+	// renewal intervals after a loss is found (so that a call in flight
+	// gets its keys back before anyone else).
 	RenewClaims(ctx context.Context, sub, owner string, keys []string, ttl time.Duration) ([]bool, error)
 	// Unclaim frees the keys owner holds; keys held by others stay.
 	Unclaim(ctx context.Context, sub, owner string, keys []string) error

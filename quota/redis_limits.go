@@ -221,7 +221,7 @@ func (r *Redis) claim(ctx context.Context, sub, owner string, keys []string, ttl
 		rn = "1"
 	}
 	ks := append([]string{epochKey(sub)}, claimKeys(sub, keys)...)
-	res, err := claimScript.Run(ctx, r.c, ks, now, owner, ttl.Milliseconds(), r.epochs.get(sub), rn).Int64Slice()
+	res, err := claimScript.Run(ctx, r.c, ks, now, owner, ttl.Milliseconds(), r.epochs.get(sub), rn, us(claimLossGrace(ttl))).Int64Slice()
 	if err != nil {
 		return nil, unavailable("claim", sub, err)
 	}

@@ -264,7 +264,8 @@ func (s *subRunner) stopCtx(ctx context.Context) context.Context {
 }
 
 // renewClaims keeps the batch's lookup-value claims alive, three times per
-// TTL, while it waits for admission and while its call runs (split halves
+// TTL and at least every 2 s (quota.ClaimRenewEvery: after a loss of the
+// limits state the renewal puts them back), while it waits for admission and while its call runs (split halves
 // included), like a lease: a call longer than the TTL must never let
 // another call, here or on another replica, send the same value at once.
 func (s *subRunner) renewClaims(ctx context.Context, owner string, keys []string) (stop func()) {
@@ -276,7 +277,7 @@ func (s *subRunner) renewClaims(ctx context.Context, owner string, keys []string
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(ttl / 3)
+		t := time.NewTicker(quota.ClaimRenewEvery(ttl))
 		defer t.Stop()
 		for {
 			select {
