@@ -36,6 +36,8 @@ func runConformance(t *testing.T, factory newStores) {
 		{"concurrency", testConcurrency},
 		{"dead holder loses its slot after the lease TTL", testDeadHolder},
 		{"renew", testRenew},
+		{"refund of an uncounted call", testRefund},
+		{"refund across Chicago midnight", testRefundAcrossMidnight},
 		{"penalty 606", testPenalty606},
 		{"penalty 607", testPenalty607},
 		{"penalty 615 halves and recovers", testPenalty615},

@@ -180,6 +180,18 @@ redis.call('HDEL', KEYS[1], 'reader', 'readerExp')
 return {1, int(t), int(n), source}
 `)
 
+// refundScript: KEYS leases, window, the admission day's quota. ARGV the
+// lease id, its window member (admission time ':' id). A lease still held
+// is released and its call taken back from the window and the day's count;
+// one not held (released, refunded) changes nothing. Returns 1 when
+// refunded.
+var refundScript = redis.NewScript(`
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[2])
+if tonumber(redis.call('GET', KEYS[3]) or '0') > 0 then redis.call('DECR', KEYS[3]) end
+return 1
+`)
+
 // renewScript: KEYS leases. ARGV now, id, ttl. Returns {ok, now, expires}.
 var renewScript = redis.NewScript(luaPrelude + `
 local t = clock(ARGV[1])

@@ -53,7 +53,7 @@ type expiring[T any] struct {
 // memSub mirrors one subscription's Redis keys.
 type memSub struct {
 	quota      map[int64]int // Chicago day start (Unix s) → calls
-	window     []time.Time   // admission times, oldest first
+	window     []windowCall  // admissions, oldest first
 	leases     map[string]time.Time
 	eff        int // 0: the configured maximum
 	effAt      time.Time
@@ -136,7 +136,7 @@ func (m *Memory) admit(sub string, lim Limits, reading bool) (Admission, error) 
 	}
 	s.pruneWindow(t, lim.Window)
 	if n := len(s.window); n >= lim.CallsPerWindow {
-		e := s.window[n-lim.CallsPerWindow]
+		e := s.window[n-lim.CallsPerWindow].at
 		return deny(LimitWindow, e.Add(lim.Window+time.Microsecond).Sub(t), "")
 	}
 	s.pruneLeases(t)
@@ -151,9 +151,16 @@ func (m *Memory) admit(sub string, lim Limits, reading bool) (Admission, error) 
 		s.epoch.reader, s.epoch.readerExp = id, exp
 	}
 	s.leases[id] = exp
-	s.window = append(s.window, t)
+	s.window = append(s.window, windowCall{at: t, id: id})
 	s.quota[day]++
-	return Admission{Allowed: true, Lease: Lease{Subscription: sub, ID: id, Expires: exp}, At: t}, nil
+	return Admission{Allowed: true, Lease: Lease{Subscription: sub, ID: id, Expires: exp, At: t}, At: t}, nil
+}
+
+// windowCall is one admission in the window: its time, and its lease's id
+// (Refund takes it back).
+type windowCall struct {
+	at time.Time
+	id string
 }
 
 func (s *memSub) pruneDays(ds days) {
@@ -167,7 +174,7 @@ func (s *memSub) pruneDays(ds days) {
 // pruneWindow keeps the admissions at or after t − window.
 func (s *memSub) pruneWindow(t time.Time, window time.Duration) {
 	from := t.Add(-window)
-	i := sort.Search(len(s.window), func(i int) bool { return !s.window[i].Before(from) })
+	i := sort.Search(len(s.window), func(i int) bool { return !s.window[i].at.Before(from) })
 	s.window = append(s.window[:0], s.window[i:]...)
 }
 
@@ -175,7 +182,7 @@ func (s *memSub) countWindow(t time.Time, window time.Duration) int {
 	from := t.Add(-window)
 	n := 0
 	for _, w := range s.window {
-		if !w.Before(from) && !w.After(t) {
+		if !w.at.Before(from) && !w.at.After(t) {
 			n++
 		}
 	}

@@ -66,6 +66,9 @@ type Lease struct {
 	Subscription string
 	ID           string
 	Expires      time.Time // store time after which the slot is free again
+	// At is the store time of the admission: the call's place in the
+	// window and its day's quota, which Refund takes back.
+	At time.Time
 }
 
 // Snapshot is a read-only view of one subscription's limits, for
@@ -109,6 +112,12 @@ type Store interface {
 	Admit(ctx context.Context, sub string, lim Limits) (Admission, error)
 	// Release frees a lease; releasing an expired or released lease is a no-op.
 	Release(ctx context.Context, l Lease) error
+	// Refund releases the lease of a call Marketo answered without
+	// counting it (Uncounted: 601, 602, 604, 605, 608, 611), and takes the
+	// call back from the window and from its day's quota, so that its retry
+	// does not spend a second place. Only a lease still held is refunded:
+	// refunding it again, or after Release, takes nothing more back.
+	Refund(ctx context.Context, l Lease) error
 	// Renew extends a live lease to ttl from now; ErrLeaseLost once it expired or was released.
 	Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
 	// Penalize applies a Marketo answer seen by any replica: 606 blocks for

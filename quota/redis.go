@@ -132,7 +132,7 @@ func admissionOf(rep reply, sub, id string, lim Limits) (Admission, string, erro
 	at := fromMicros(rep.int(1))
 	epoch, lost := rep.str(5), rep.int(6) == 1
 	if rep.int(0) == 1 {
-		l := Lease{Subscription: sub, ID: id, Expires: fromMicros(rep.int(3))}
+		l := Lease{Subscription: sub, ID: id, Expires: fromMicros(rep.int(3)), At: at}
 		return Admission{Allowed: true, Lease: l, At: at, StateLost: lost}, epoch, nil
 	}
 	limit := Limit(rep.str(2))

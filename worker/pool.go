@@ -142,6 +142,23 @@ func (p *pool) hold() (time.Duration, bool) {
 	return max(backlogLingers*p.linger, p.backlogHold), true
 }
 
+// partialPatience, in backlogHolds (a window at least), is how long a
+// partial batch may be passed over at a grant for full ones.
+const partialPatience = 3
+
+// rank orders the batches a granted call may take: full (or unable to
+// fill, or partial and kept waiting partialPatience backlog holds), then
+// ready, then the rest.
+func (p *pool) rank(full, ready bool, waited time.Duration) int {
+	switch {
+	case full, ready && waited >= partialPatience*p.backlogHold:
+		return 2
+	case ready:
+		return 1
+	}
+	return 0
+}
+
 func (p *pool) isBusy(it *item) bool {
 	for _, k := range it.keys {
 		if p.busy[k] > 0 {
@@ -177,10 +194,14 @@ func (p *pool) ready(now time.Time) (ok bool, wait time.Duration) {
 	return false, wait
 }
 
-// take fills the call just granted: the batch of the group whose oldest
-// sendable event has waited longest, preferring a group that is ready. Its
-// lookup values are marked in flight until done is called. nil when the
-// pool has nothing to send.
+// take fills the call just granted: a full batch before a partial one
+// (under a binding limit a call spent on a partial batch is one the
+// window lacks, while the partial group keeps filling), then a ready batch
+// before one that is not, then the group whose oldest sendable event has
+// waited longest. A partial batch waiting patience or longer ranks with the
+// full ones, so a rare group is never starved by a busy one. Its lookup
+// values are marked in flight until done is called. nil when the pool has
+// nothing to send.
 func (p *pool) take(now time.Time) *batch {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -189,7 +210,7 @@ func (p *pool) take(now time.Time) *batch {
 		bestKey    string
 		bestPicked []int
 		bestFirst  time.Time
-		bestReady  bool
+		bestRank   int
 		bestFull   bool // full, or unable to fill: not paced
 	)
 	for key, items := range p.groups {
@@ -198,10 +219,10 @@ func (p *pool) take(now time.Time) *batch {
 			continue
 		}
 		first := items[picked[0]].added
-		ready := p.sendable(b, closed, first, now)
-		if best == nil || (ready && !bestReady) || (ready == bestReady && first.Before(bestFirst)) {
-			best, bestKey, bestPicked, bestFirst, bestReady = b, key, picked, first, ready
-			bestFull = closed || b.records >= p.maxRecords
+		full := closed || b.records >= p.maxRecords
+		rank := p.rank(full, p.sendable(b, closed, first, now), now.Sub(first))
+		if best == nil || rank > bestRank || (rank == bestRank && first.Before(bestFirst)) {
+			best, bestKey, bestPicked, bestFirst, bestRank, bestFull = b, key, picked, first, rank, full
 		}
 	}
 	if best == nil {

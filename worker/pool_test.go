@@ -170,3 +170,51 @@ func TestPoolWaitsForABacklogBeingDelivered(t *testing.T) {
 		t.Fatal("not ready once the backlog was delivered")
 	}
 }
+
+// Under a binding limit a granted call takes a full batch before an older
+// partial one: the partial group keeps filling while the call that would
+// have left half empty carries 300. A partial batch passed over for
+// partialPatience backlog holds ranks with the full ones again, oldest
+// first, so a rare group is not starved by a busy one.
+func TestPoolTakesAFullBatchBeforeAnOlderPartialOne(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	fill := func() *pool {
+		p := newPool(300, 1_000_000, testLinger, testHold)
+		for i := range 100 {
+			p.add([]*item{pushItem(t, fmt.Sprintf("p%d@x.com", i))}, t0)
+		}
+		for i := range 300 {
+			p.add([]*item{syncItem(t, fmt.Sprintf("s%d@x.com", i), "")}, t0.Add(time.Millisecond))
+		}
+		return p
+	}
+	tests := []struct {
+		name   string
+		at     time.Duration // after t0
+		first  string
+		record int
+	}{
+		{"partial batch ready at its linger", testLinger, repost.EndpointSyncLeads, 300},
+		{"partial batch just under its patience", partialPatience*testHold - time.Millisecond, repost.EndpointSyncLeads, 300},
+		{"partial batch waited its patience", partialPatience * testHold, repost.EndpointPushLead, 100},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := fill()
+			b := p.take(t0.Add(tc.at))
+			if b == nil || b.endpoint != tc.first || b.records != tc.record {
+				t.Fatalf("took %s, want %d records of %s", describe(b), tc.record, tc.first)
+			}
+			if b = p.take(t0.Add(tc.at)); b == nil || b.endpoint == tc.first {
+				t.Fatalf("second call %s, want the other group", describe(b))
+			}
+		})
+	}
+}
+
+func describe(b *batch) string {
+	if b == nil {
+		return "nothing"
+	}
+	return fmt.Sprintf("%d records of %s", b.records, b.endpoint)
+}

@@ -97,7 +97,7 @@ func (s *subRunner) post(ctx context.Context, b *batch, req marketo.LeadsRequest
 			stop := s.renew(ctx, cur.lease)
 			resp, err := s.sub.Client.Post(ctx, req)
 			stop()
-			s.release(ctx, cur.lease)
+			s.releaseAfter(ctx, cur.lease, err)
 			return resp, err, true
 		}
 		stop := s.renew(ctx, cur.lease)
@@ -116,7 +116,7 @@ func (s *subRunner) post(ctx context.Context, b *batch, req marketo.LeadsRequest
 		tries++
 		resp, err := rc.PostNow(ctx, req)
 		stop()
-		s.release(ctx, cur.lease)
+		s.releaseAfter(ctx, cur.lease, err)
 		if tries < maxSendTries && (errors.Is(err, marketo.ErrNoToken) ||
 			errors.Is(err, marketo.ErrAccessTokenInvalid) || errors.Is(err, marketo.ErrAccessTokenExpired)) {
 			s.w.log.Info("access token gone or rejected; refreshing it and admitting the call again",
