@@ -35,8 +35,7 @@ func (s *subRunner) finishOrRetry(ctx context.Context, f *finisher, it *item, v 
 		}, repost.KindParked, hadState)
 		return true
 	case policy.ActionSkip:
-		f.outcome(it.msg, &repost.Outcome{EventID: it.ev.EventID, LeadID: it.ev.LeadID, Subscription: s.sub.ID, RequeueOf: it.ev.RequeueOf,
-			Kind: repost.KindSkipped, Code: d.Code, Reason: reasonOf(v.message, d), Attempts: attempts, At: now}, nil, hadState)
+		f.outcome(it.msg, outcomeOf(it.ev, s.sub.ID, repost.KindSkipped, d.Code, reasonOf(v.message, d), attempts, now), nil, hadState)
 		return true
 	case policy.ActionReauth:
 		it.st.Reauths++

@@ -43,6 +43,18 @@ type successMark struct {
 
 func (w *Worker) newFinisher() *finisher { return &finisher{w: w, b: w.q.NewBatch()} }
 
+// outcomeOf builds the outcome of ev in sub, the one place an outcome's
+// identity (eventId, lead, the parked lead it requeues) is taken from its
+// event. ev is nil for a body that could not be decoded: the caller sets
+// EventID from what could be read of it.
+func outcomeOf(ev *repost.Event, sub string, kind repost.Kind, code policy.Code, reason string, attempts int, at time.Time) *repost.Outcome {
+	o := &repost.Outcome{Subscription: sub, Kind: kind, Code: code, Reason: reason, Attempts: attempts, At: at}
+	if ev != nil {
+		o.EventID, o.LeadID, o.RequeueOf = ev.EventID, ev.LeadID, ev.RequeueOf
+	}
+	return o
+}
+
 // outcome records a terminal outcome (and a parked entry when parked is not
 // nil) for the event of msg.
 func (f *finisher) outcome(msg jetstream.Msg, o *repost.Outcome, parked []byte, hadState bool) {
@@ -197,14 +209,8 @@ func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub str
 		_ = msg.NakWithDelay(5 * time.Second)
 		return
 	}
-	o := &repost.Outcome{
-		Subscription: sub, Kind: kind, Code: info.Code, Reason: info.Reason,
-		Attempts: info.Attempts, At: info.ParkedAt,
-	}
-	o.EventID = eventID
-	if ev != nil {
-		o.LeadID, o.RequeueOf = ev.LeadID, ev.RequeueOf
-	}
+	o := outcomeOf(ev, sub, kind, info.Code, info.Reason, info.Attempts, info.ParkedAt)
+	o.EventID = eventID // ev's own, or the undecoded body's
 	f.outcome(msg, o, entry, hadState)
 	f.w.log.Info("decision",
 		zap.String("subscription", sub), zap.String("eventId", o.EventID), zap.String("leadId", o.LeadID),

@@ -45,9 +45,8 @@ func (s *subRunner) recheck(ctx context.Context, b *batch) *batch {
 			kept.add(it)
 			continue
 		}
-		f.outcome(it.msg, &repost.Outcome{EventID: it.ev.EventID, LeadID: it.ev.LeadID, Subscription: s.sub.ID, RequeueOf: it.ev.RequeueOf,
-			Kind: repost.KindSkipped, Code: policy.CodeSuperseded, Attempts: it.st.Attempts, At: now,
-			Reason: "a later post-out of this lead succeeded at " + last[i].UTC().Format(time.RFC3339)}, nil,
+		f.outcome(it.msg, outcomeOf(it.ev, s.sub.ID, repost.KindSkipped, policy.CodeSuperseded,
+			"a later post-out of this lead succeeded at "+last[i].UTC().Format(time.RFC3339), it.st.Attempts, now), nil,
 			it.st.Attempts > 0 || it.st.Reauths > 0)
 	}
 	_ = f.flush(ctx) // on failure the events were handed back

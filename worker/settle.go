@@ -159,9 +159,9 @@ func (s *subRunner) apply(ctx context.Context, b *batch, verdicts []verdict) {
 	for i, it := range b.items {
 		v := verdicts[i]
 		if v.code == policy.CodeOK {
-			f.outcomeAt(it.msg, &repost.Outcome{EventID: it.ev.EventID, LeadID: it.ev.LeadID, Subscription: s.sub.ID, RequeueOf: it.ev.RequeueOf,
-				Kind: repost.KindReposted, Code: policy.CodeOK, MarketoID: v.marketo, Status: v.status,
-				Attempts: it.st.Attempts + 1, At: now}, nil, it.st.Kept(), it.at)
+			o := outcomeOf(it.ev, s.sub.ID, repost.KindReposted, policy.CodeOK, "", it.st.Attempts+1, now)
+			o.MarketoID, o.Status = v.marketo, v.status
+			f.outcomeAt(it.msg, o, nil, it.st.Kept(), it.at)
 			finished = append(finished, it)
 			continue
 		}

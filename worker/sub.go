@@ -317,9 +317,8 @@ func (s *subRunner) lastSuccesses(ctx context.Context, pend []*pending) ([]time.
 func (s *subRunner) readyOne(p *pending, last time.Time, f *finisher) *item {
 	now, m, ev, raw := s.w.cfg.Now(), p.msg, p.ev, p.raw
 	if !last.IsZero() && last.After(p.at) {
-		f.outcome(m, &repost.Outcome{EventID: ev.EventID, LeadID: ev.LeadID, Subscription: s.sub.ID, RequeueOf: ev.RequeueOf,
-			Kind: repost.KindSkipped, Code: policy.CodeSuperseded, Attempts: p.st.Attempts, At: now,
-			Reason: "a later post-out of this lead succeeded at " + last.UTC().Format(time.RFC3339)}, nil, p.hadState)
+		f.outcome(m, outcomeOf(ev, s.sub.ID, repost.KindSkipped, policy.CodeSuperseded,
+			"a later post-out of this lead succeeded at "+last.UTC().Format(time.RFC3339), p.st.Attempts, now), nil, p.hadState)
 		return nil
 	}
 	// A requeued event's original code was already acted on: it is sent
@@ -354,9 +353,7 @@ func (s *subRunner) readyOne(p *pending, last time.Time, f *finisher) *item {
 func (s *subRunner) decideOriginal(m jetstream.Msg, raw []byte, ev *repost.Event, f *finisher, now time.Time) bool {
 	fl := ev.Failure()
 	if fl.Code == "" || fl.Code == policy.CodeOK || fl.Code == "200" {
-		f.outcome(m, &repost.Outcome{EventID: ev.EventID, LeadID: ev.LeadID, Subscription: s.sub.ID, RequeueOf: ev.RequeueOf,
-			Kind: repost.KindSkipped, Code: policy.CodeOK, At: now,
-			Reason: "the original post-out did not fail"}, nil, false)
+		f.outcome(m, outcomeOf(ev, s.sub.ID, repost.KindSkipped, policy.CodeOK, "the original post-out did not fail", 0, now), nil, false)
 		return true
 	}
 	if a := s.w.pol.Action(fl.Code); a != policy.ActionPark && a != policy.ActionSkip {
@@ -369,8 +366,7 @@ func (s *subRunner) decideOriginal(m jetstream.Msg, raw []byte, ev *repost.Event
 			ParkedAt: now, LastResponse: ev.Response}, repost.KindParked, false)
 		return true
 	case policy.ActionSkip:
-		f.outcome(m, &repost.Outcome{EventID: ev.EventID, LeadID: ev.LeadID, Subscription: s.sub.ID, RequeueOf: ev.RequeueOf,
-			Kind: repost.KindSkipped, Code: d.Code, Reason: reasonOf(fl.Message, d), At: now}, nil, false)
+		f.outcome(m, outcomeOf(ev, s.sub.ID, repost.KindSkipped, d.Code, reasonOf(fl.Message, d), 0, now), nil, false)
 		return true
 	}
 	return false
