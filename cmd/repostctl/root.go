@@ -39,8 +39,10 @@ type env struct {
 	loc      *time.Location // "local" times in listings
 	terminal bool           // stderr is a terminal: draw a progress bar
 	// outTerminal: stdout is a terminal, where status --watch redraws in
-	// place; watchEvery replaces its 2 s (tests).
+	// place, cut to termSize's rows and columns (nil or 0: unknown);
+	// watchEvery replaces its 2 s (tests).
 	outTerminal bool
+	termSize    func() (rows, cols int)
 	watchEvery  time.Duration
 	// limitStore replaces the store `limits` reads (tests); nil opens Redis
 	// when configured, else a fresh in-process store.
@@ -74,6 +76,10 @@ func (g *globals) json() bool { return g.output == "json" }
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, loc: time.Local,
 		terminal: isTerminal(stderr), outTerminal: isTerminal(stdout)}
+	if f, ok := stdout.(*os.File); ok && e.outTerminal {
+		// Read at every frame: a resized window is followed.
+		e.termSize = func() (int, int) { return terminalSize(f) }
+	}
 	return runEnv(ctx, e, args)
 }
 

@@ -19,29 +19,6 @@ import (
 // watchEvery is how often `status --watch` redraws.
 const watchEvery = 2 * time.Second
 
-// ANSI sequences of a redraw in place: the first frame clears the screen;
-// every frame starts at the top left, clears the rest of each line it
-// writes and what is left below it, so that nothing scrolls or flickers.
-const (
-	clearScreen = "\x1b[H\x1b[2J"
-	cursorHome  = "\x1b[H"
-	clearEOL    = "\x1b[K"
-	clearBelow  = "\x1b[J"
-)
-
-// inPlace makes a frame that overwrites the previous one.
-func inPlace(frame []byte, first bool) []byte {
-	var b bytes.Buffer
-	if first {
-		b.WriteString(clearScreen)
-	} else {
-		b.WriteString(cursorHome)
-	}
-	b.Write(bytes.ReplaceAll(frame, []byte("\n"), []byte(clearEOL+"\n")))
-	b.WriteString(clearBelow)
-	return b.Bytes()
-}
-
 type statusOpts struct {
 	watch bool
 }
@@ -66,7 +43,9 @@ subscription:
   HOLD       halted, paused or blocked: until when, and why
 
 With --watch the screen is redrawn every 2 s (plain snapshots, one after
-the other, when the output is not a terminal) until Ctrl-C.`,
+the other, when the output is not a terminal) until Ctrl-C. A table taller
+than the terminal is cut to fit, and the last line says how many lines
+were left out: enlarge the terminal or name the subscriptions to watch.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error { return runStatus(c.Context(), e, g, o, args) },
 	}
@@ -121,7 +100,11 @@ func runStatus(ctx context.Context, e *env, g *globals, o *statusOpts, args []st
 		}
 		out := b.Bytes()
 		if o.watch && e.outTerminal {
-			out = inPlace(out, frames == 0)
+			rows, cols := 0, 0
+			if e.termSize != nil {
+				rows, cols = e.termSize()
+			}
+			out = inPlace(fitFrame(out, rows, cols), frames == 0)
 		}
 		frames++
 		_, err = e.stdout.Write(out)

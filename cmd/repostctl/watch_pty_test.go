@@ -138,13 +138,19 @@ func checkNoCrash(t *testing.T, out string) {
 // under a pty, `status --watch` redraws its table in place (the screen,
 // as a terminal shows it, is the last frame alone, nothing scrolled) and
 // ends on Ctrl-C with status 0, the cursor visible and below the table,
-// no panic; piped, it writes plain snapshots one after the other and
-// ends on SIGINT with status 0.
+// no panic. On a terminal too small for the table (80x24, 12
+// subscriptions, lines wrapping), a frame still fits: the lines that do
+// not are cut, and said to be. Piped, it writes plain snapshots one after
+// the other and ends on SIGINT with status 0.
 func TestStatusWatchPTY(t *testing.T) {
 	bin := buildRepostctl(t)
 	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true})
 	t.Cleanup(sim.Close)
-	h := newHarness(t, sim.URL, fixture.Sub)
+	subs := []string{fixture.Sub}
+	for i := 1; i <= 11; i++ {
+		subs = append(subs, fmt.Sprintf("5%02d-IDL-5%02d", i, i)) // configured, never run
+	}
+	h := newHarness(t, sim.URL, subs...)
 	h.startWorkerOpts(sim, "w-pty", "9.9.9-pty", fixture.Sub)
 	h.publish([]fixture.Event{fixture.Build(0, fixture.KindOK, time.Now(), fixture.Sub),
 		fixture.Build(1, fixture.KindOK, time.Now(), fixture.Sub)})
@@ -157,44 +163,27 @@ func TestStatusWatchPTY(t *testing.T) {
 
 	t.Run("pty", func(t *testing.T) {
 		t.Parallel()
-		var master *os.File
-		out := &lockedBuffer{}
-		p := startWatch(t, bin, h, out, func(cmd *exec.Cmd) error {
-			var err error
-			master, err = pty.StartWithSize(cmd, &pty.Winsize{Rows: ptyRows, Cols: ptyCols})
-			return err
-		})
-		defer master.Close()
-		read := make(chan struct{})
-		go func() { _, _ = io.Copy(out, master); close(read) }() // ends with EIO once the process is gone
+		got := watchOnPTY(t, bin, h, ptyRows, ptyCols)
+		headers := 0
+		for _, l := range got {
+			if strings.HasPrefix(l, "SUBSCRIPTION ") {
+				headers++
+			}
+		}
+		if headers != 1 || len(got) < 5+11 || !strings.Contains(got[0], "NATS nats://127.0.0.1:") ||
+			!strings.HasPrefix(got[1], "replicas (1): w-pty 9.9.9-pty on ") ||
+			!strings.HasPrefix(got[4], fixture.Sub+" ") || !strings.Contains(got[4], " 2/0/0 ") ||
+			!strings.HasPrefix(got[15], "511-IDL-511 ") || strings.Contains(strings.Join(got, "\n"), "more line") {
+			t.Errorf("the screen is not the whole status table (header, replica w-pty, %s with 2 reposted, 11 idle):\n%s",
+				fixture.Sub, strings.Join(got, "\n"))
+		}
+	})
 
-		raw := p.waitFrames(2, func(s string) bool { return strings.HasSuffix(s, clearBelow) })
-		checkRedrawnInPlace(t, raw)
-
-		sent := time.Now()
-		if _, err := master.Write([]byte{0x03}); err != nil { // the line discipline sends SIGINT
-			t.Fatal(err)
-		}
-		took := p.waitExit(sent)
-		select {
-		case <-read:
-		case <-time.After(3 * time.Second):
-			t.Fatal("the pty stayed open after repostctl ended")
-		}
-		t.Logf("%d bytes before Ctrl-C; exited %s after it", len(raw), took.Round(time.Millisecond))
-		all := out.String()
-		checkNoCrash(t, all)
-		final := newVTScreen(ptyRows, ptyCols)
-		if err := final.write([]byte(all)); err != nil {
-			t.Fatalf("the terminal after Ctrl-C: %v\n%q", err, all)
-		}
-		frame := lastFrameScreen(t, raw).lines()
-		if final.hidden {
-			t.Error("the cursor is left hidden")
-		}
-		if final.scrolled != 0 || final.row < len(frame) {
-			t.Errorf("after Ctrl-C the cursor is on row %d (%d lines scrolled), want below the %d lines of the table:\n%s",
-				final.row, final.scrolled, len(frame), strings.Join(final.lines(), "\n"))
+	t.Run("small pty", func(t *testing.T) {
+		t.Parallel()
+		got := watchOnPTY(t, bin, h, 24, 80)
+		if !regexp.MustCompile(`^\d{4}-\d\d-\d\d `).MatchString(got[0]) || !strings.Contains(strings.Join(got, "\n"), "more line") {
+			t.Errorf("on 80x24, want the header on top and the cut said:\n%s", strings.Join(got, "\n"))
 		}
 	})
 
@@ -233,48 +222,76 @@ func TestStatusWatchPTY(t *testing.T) {
 	})
 }
 
+// watchOnPTY runs `status --watch` under a rows x cols pty until two
+// frames are drawn, checks that they were drawn in place, sends Ctrl-C
+// and checks the end; it returns the screen's lines before Ctrl-C.
+func watchOnPTY(t *testing.T, bin string, h *harness, rows, cols int) []string {
+	t.Helper()
+	var master *os.File
+	out := &lockedBuffer{}
+	p := startWatch(t, bin, h, out, func(cmd *exec.Cmd) error {
+		var err error
+		master, err = pty.StartWithSize(cmd, &pty.Winsize{Rows: uint16(rows), Cols: uint16(cols)})
+		return err
+	})
+	defer master.Close()
+	read := make(chan struct{})
+	go func() { _, _ = io.Copy(out, master); close(read) }() // ends with EIO once the process is gone
+
+	raw := p.waitFrames(2, func(s string) bool { return strings.HasSuffix(s, clearBelow) })
+	got := checkRedrawnInPlace(t, raw, rows, cols)
+
+	sent := time.Now()
+	if _, err := master.Write([]byte{0x03}); err != nil { // the line discipline sends SIGINT
+		t.Fatal(err)
+	}
+	took := p.waitExit(sent)
+	select {
+	case <-read:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the pty stayed open after repostctl ended")
+	}
+	t.Logf("%dx%d: %d bytes before Ctrl-C; exited %s after it", cols, rows, len(raw), took.Round(time.Millisecond))
+	all := out.String()
+	checkNoCrash(t, all)
+	final := newVTScreen(rows, cols)
+	if err := final.write([]byte(all)); err != nil {
+		t.Fatalf("the terminal after Ctrl-C: %v\n%q", err, all)
+	}
+	if final.hidden {
+		t.Error("the cursor is left hidden")
+	}
+	if final.scrolled != 0 || final.row < len(got) {
+		t.Errorf("after Ctrl-C the cursor is on row %d (%d lines scrolled), want below the %d lines of the table:\n%s",
+			final.row, final.scrolled, len(got), strings.Join(final.lines(), "\n"))
+	}
+	return got
+}
+
 // checkRedrawnInPlace checks the raw output of two or more frames: the
 // first clears the screen, the later ones only go home (no flicker), and
 // the screen a terminal shows is exactly the last frame drawn alone,
-// with nothing scrolled and one header line.
-func checkRedrawnInPlace(t *testing.T, raw string) {
+// which fits the screen: nothing scrolled. It returns the screen's lines.
+func checkRedrawnInPlace(t *testing.T, raw string, rows, cols int) []string {
 	t.Helper()
 	if !strings.HasPrefix(raw, clearScreen) || strings.Count(raw, clearScreen) != 1 {
 		t.Errorf("want one screen clear, at the start, got %d:\n%q", strings.Count(raw, clearScreen), raw)
 	}
-	screen := newVTScreen(ptyRows, ptyCols)
-	if err := screen.write([]byte(raw)); err != nil {
-		t.Fatalf("%v\n%q", err, raw)
-	}
-	got, want := screen.lines(), lastFrameScreen(t, raw).lines()
-	if strings.Join(got, "\n") != strings.Join(want, "\n") || screen.scrolled != 0 {
-		t.Errorf("the screen after %d frames (%d lines scrolled off):\n%s\nwant the last frame alone:\n%s",
-			strings.Count(raw, "SUBSCRIPTION"), screen.scrolled, strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	headers := 0
-	for _, l := range got {
-		if strings.HasPrefix(l, "SUBSCRIPTION ") {
-			headers++
-		}
-	}
-	if headers != 1 || len(got) < 5 || !strings.Contains(got[0], "NATS nats://127.0.0.1:") ||
-		!strings.HasPrefix(got[1], "replicas (1): w-pty 9.9.9-pty on ") ||
-		!strings.HasPrefix(got[4], fixture.Sub+" ") || !strings.Contains(got[4], " 2/0/0 ") {
-		t.Errorf("the screen is not one status table (header, replica w-pty, %s with 2 reposted):\n%s",
-			fixture.Sub, strings.Join(got, "\n"))
-	}
-}
-
-// lastFrameScreen is the last frame of raw (from its cursor-home) drawn on a blank screen.
-func lastFrameScreen(t *testing.T, raw string) *vtScreen {
-	t.Helper()
 	i := strings.LastIndex(raw, cursorHome)
 	if i <= 0 || strings.HasPrefix(raw[i:], clearScreen) {
 		t.Fatalf("no later frame starting with a cursor-home %q:\n%q", cursorHome, raw)
 	}
-	s := newVTScreen(ptyRows, ptyCols)
-	if err := s.write([]byte(raw[i:])); err != nil {
+	screen, alone := newVTScreen(rows, cols), newVTScreen(rows, cols)
+	if err := screen.write([]byte(raw)); err != nil {
+		t.Fatalf("%v\n%q", err, raw)
+	}
+	if err := alone.write([]byte(raw[i:])); err != nil {
 		t.Fatal(err)
 	}
-	return s
+	got, want := screen.lines(), alone.lines()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || screen.scrolled != 0 || alone.scrolled != 0 {
+		t.Errorf("%dx%d: the screen after %d frames (%d lines scrolled off, %d for the last frame alone):\n%s\nwant the last frame alone, fitting the screen:\n%s",
+			cols, rows, strings.Count(raw, "SUBSCRIPTION"), screen.scrolled, alone.scrolled, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	return got
 }
