@@ -122,10 +122,13 @@ func classify(err error) (policy.Code, string) {
 
 // maybeSplit halves a batch Marketo found too large (413, a size refusal) or
 // holding one key twice (1036) and sends both halves; a single event that is
-// too large alone is parked by the policy instead.
+// too large alone is parked by the policy instead. Whether to split is asked
+// of the call, not of its events: the rule of the call's code, before any
+// event's attempts count (Decider.Action, what Decide answers for a first
+// failure), so that events near their last attempt are split too. Only an
+// answer that is not split gets decisions, one per event, in apply.
 func (s *subRunner) maybeSplit(ctx context.Context, b *batch, code policy.Code, err error) bool {
-	d := s.w.pol.Decide(policy.Input{Code: code, Now: s.w.cfg.Now(), Window: s.sub.Limits.Window})
-	if d.Action != policy.ActionSplit || len(b.items) < 2 {
+	if len(b.items) < 2 || s.w.pol.Action(code) != policy.ActionSplit {
 		return false
 	}
 	l, r := b.split()
@@ -149,8 +152,10 @@ func (s *subRunner) sendChild(ctx context.Context, b *batch) {
 	s.settle(ctx, b, req, owners, resp, err)
 }
 
-// apply turns each event's verdict into its decision, performs the shared
-// side effects once per batch (penalties, halts), and finishes the events.
+// apply turns each event's verdict into its decision, the one time the
+// policy is asked about this answer for that event, and passes the decision
+// along: to the log, to the shared side effects (penalties, halts, once per
+// code per batch) and to finishOrRetry, which carries it out.
 func (s *subRunner) apply(ctx context.Context, b *batch, verdicts []verdict) {
 	now := s.w.cfg.Now()
 	f := s.w.newFinisher()
