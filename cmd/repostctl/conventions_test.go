@@ -20,7 +20,8 @@ func runBare(env map[string]string, args ...string) (string, string, int) {
 }
 
 // --actor defaults to $USER, then $LOGNAME; with neither the command
-// refuses (exit 2) rather than record an unknown actor.
+// (discard, requeue, subscription pause and resume) refuses (exit 2)
+// rather than record an unknown actor.
 func TestActorFallsBackToLognameThenRefuses(t *testing.T) {
 	h := newHarness(t, "https://123-ABC-456.mktorest.com", fixture.Sub)
 	for i := 0; i < 3; i++ {
@@ -36,6 +37,8 @@ func TestActorFallsBackToLognameThenRefuses(t *testing.T) {
 		{"parked", "discard", "--lead", "L-000001", "--reason", "test lead"},
 		{"parked", "requeue", "--lead", "L-000001"},
 		{"parked", "discard", "--lead", "L-000001", "--reason", "test lead", "--actor", " "},
+		{"subscription", "pause", fixture.Sub, "--reason", "freeze"},
+		{"subscription", "resume", fixture.Sub},
 	} {
 		_, errOut, err := h.run(context.Background(), args...)
 		if exitCode(err, nopWriter{}) != 2 || !strings.Contains(errOut, "--actor") {
@@ -44,6 +47,9 @@ func TestActorFallsBackToLognameThenRefuses(t *testing.T) {
 	}
 	if got := h.count(queue.StreamParked); got != 2 {
 		t.Errorf("%d parked after the refused commands, want 2", got)
+	}
+	if _, paused, err := h.q.GetPause(context.Background(), fixture.Sub); err != nil || paused {
+		t.Errorf("a pause was stored without an actor (%v)", err)
 	}
 	if o := h.outcomes("discarded"); len(o) != 1 {
 		t.Errorf("%d discarded outcomes, want 1: %v", len(o), o)

@@ -230,3 +230,70 @@ func TestPauseUsage(t *testing.T) {
 		t.Errorf("stored pause %+v (%v)", p, ok)
 	}
 }
+
+// A pause holds the subscription for every replica: two workers share
+// its consumer; both read the pause, neither fetches (the consumer
+// delivers nothing, Marketo gets nothing) over several heartbeats of
+// each, and after resume they drain it.
+func TestPauseHoldsEveryReplica(t *testing.T) {
+	sim := marketotest.NewServer(marketotest.Options{DisableLimits: true})
+	t.Cleanup(sim.Close)
+	h := newHarness(t, sim.URL, fixture.Sub)
+	h.now = time.Now
+	var logs []*observer.ObservedLogs
+	for _, id := range []string{"w-a", "w-b"} {
+		core, l := observer.New(zap.InfoLevel)
+		logs = append(logs, l)
+		h.startWorkerMod(sim, id, "1.0.0", func(c *worker.Config) { c.Logger = zap.New(core) }, fixture.Sub)
+	}
+	h.mustRun("subscription", "pause", fixture.Sub, "--reason", "freeze", "--actor", "alice")
+	checkFor(t, 30*time.Second, func() error {
+		for i, l := range logs {
+			if l.FilterMessage("subscription paused by an operator").Len() == 0 {
+				return fmt.Errorf("replica %d has not read the pause", i)
+			}
+		}
+		return nil
+	})
+	const n = 10
+	events := make([]fixture.Event, n)
+	for i := range events {
+		events[i] = fixture.Build(i, fixture.KindOK, time.Now(), fixture.Sub)
+	}
+	h.publish(events)
+	info, err := h.q.ConsumerInfo(context.Background(), fixture.Sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered := info.Delivered.Consumer
+	seen, beats := map[string]time.Time{}, map[string]int{}
+	checkFor(t, 30*time.Second, func() error {
+		s := h.statusJSON()
+		r := rowOf(s, fixture.Sub)
+		info, err := h.q.ConsumerInfo(context.Background(), fixture.Sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Backlog != n || r.InFlight != 0 || info.Delivered.Consumer != delivered || sim.Stats().Records != 0 {
+			t.Fatalf("paused, yet backlog %d, in flight %d, %d delivered, %d records sent", r.Backlog, r.InFlight,
+				info.Delivered.Consumer-delivered, sim.Stats().Records)
+		}
+		for _, rep := range s.Replicas {
+			if rep.SeenAt.After(seen[rep.ID]) {
+				seen[rep.ID] = rep.SeenAt
+				beats[rep.ID]++
+			}
+		}
+		if beats["w-a"] < 5 || beats["w-b"] < 5 {
+			return fmt.Errorf("heartbeats since the events were published: %v", beats)
+		}
+		return nil
+	})
+	h.mustRun("subscription", "resume", fixture.Sub, "--actor", "bob")
+	checkFor(t, 30*time.Second, func() error {
+		if got := len(h.outcomes(repost.KindReposted)); got != n {
+			return fmt.Errorf("%d of %d reposted after resume", got, n)
+		}
+		return nil
+	})
+}
