@@ -45,7 +45,10 @@ const SecretNotRead = Secret("(not read)")
 // LoadWithoutSecrets is Load for tools that never call Marketo (repostctl's
 // read-only commands): each subscription's clientSecret is neither expanded
 // from the environment nor read from its clientSecretFile, and holds
-// SecretNotRead, so that inspecting needs no Marketo credentials.
+// SecretNotRead when one is configured; a subscription that configures
+// neither is no error here and keeps an empty ClientSecret. Inspecting thus
+// needs no Marketo credentials; whatever calls Marketo uses Load, which
+// refuses a subscription without a secret and names the field.
 func LoadWithoutSecrets(path string, getenv func(string) string) (*Config, error) {
 	return load(path, getenv, true)
 }
@@ -78,7 +81,7 @@ func load(path string, getenv func(string) string, skipSecrets bool) (*Config, e
 		return nil, fmt.Errorf("config: %w", placeErrors(err, lines))
 	}
 	c.normalize()
-	if err := c.Validate(); err != nil {
+	if err := c.validate(!skipSecrets); err != nil {
 		return nil, fmt.Errorf("config: %w", placeErrors(err, lines))
 	}
 	return &c, nil

@@ -268,3 +268,33 @@ func TestLoadPlacesErrorsOnTheirLine(t *testing.T) {
 		})
 	}
 }
+
+// Read-only tools load a configuration that names no Marketo secret at
+// all; only Load, for whatever calls Marketo, requires one and names the
+// field.
+func TestLoadWithoutSecretsNeedsNone(t *testing.T) {
+	path := mustWrite(t, "repost.yaml", "subscriptions:\n"+
+		"  - {id: 123-ABC-456, endpoint: https://x.mktorest.com, clientID: c}\n"+
+		"  - {id: 123-ABC-457, endpoint: https://y.mktorest.com, clientID: d, clientSecret: s}\n")
+	c, err := LoadWithoutSecrets(path, nil)
+	if err != nil {
+		t.Fatalf("LoadWithoutSecrets of a configuration with no secret: %v", err)
+	}
+	if got := c.Subscriptions[0].ClientSecret; got != "" {
+		t.Errorf("an absent secret reads as %q, want empty (absent, not merely unread)", got)
+	}
+	if got := c.Subscriptions[1].ClientSecret; got != SecretNotRead {
+		t.Errorf("a configured secret reads as %q, want SecretNotRead", got)
+	}
+
+	_, err = Load(path, nil)
+	ve := wantField(t, err, "subscriptions[0].clientSecret")
+	if ve.Reason != "required (or clientSecretFile)" || ve.Line != 0 {
+		t.Errorf("Load: %q, want subscriptions[0].clientSecret: required (or clientSecretFile)", err)
+	}
+
+	// Every other field is still checked without secrets (and only it).
+	bad := mustWrite(t, "bad.yaml", "subscriptions:\n  - {id: 123-ABC-456, endpoint: https://x.mktorest.com}\n")
+	_, err = LoadWithoutSecrets(bad, nil)
+	wantField(t, err, "subscriptions[0].clientID")
+}

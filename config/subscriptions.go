@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-func validateSubscriptions(subs []Subscription, p *problems) {
+func validateSubscriptions(subs []Subscription, requireSecrets bool, p *problems) {
 	first := make(map[string]int, len(subs))
 	for i := range subs {
 		s := &subs[i]
@@ -25,7 +25,7 @@ func validateSubscriptions(subs []Subscription, p *problems) {
 		if strings.TrimSpace(s.ClientID) == "" {
 			p.add(at+".clientID", "required")
 		}
-		if s.ClientSecret == "" {
+		if requireSecrets && s.ClientSecret == "" {
 			p.add(at+".clientSecret", "required (or clientSecretFile)")
 		}
 		s.Limits.validate(at+".limits", p)

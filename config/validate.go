@@ -60,7 +60,11 @@ func (p *problems) positive(field string, v int64) {
 // Validate checks every field and returns all problems joined, each a
 // *ValidationError naming its field; nil when the configuration is usable.
 // It never changes a value.
-func (c *Config) Validate() error {
+func (c *Config) Validate() error { return c.validate(true) }
+
+// validate is Validate; requireSecrets false leaves out the check that
+// each subscription has a Marketo client secret (LoadWithoutSecrets).
+func (c *Config) validate(requireSecrets bool) error {
 	var p problems
 	c.NATS.validate(&p)
 	c.Redis.validate(&p)
@@ -78,7 +82,7 @@ func (c *Config) Validate() error {
 	default:
 		p.add("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
-	validateSubscriptions(c.Subscriptions, &p)
+	validateSubscriptions(c.Subscriptions, requireSecrets, &p)
 	return errors.Join(p...)
 }
 

@@ -116,13 +116,15 @@ func TestContexts(t *testing.T) {
 }
 
 // Read-only commands need no Marketo client secrets: an unset
-// ${SECRET} or a missing clientSecretFile does not stop them, and repostd
-// still refuses such a configuration.
+// ${SECRET}, a missing clientSecretFile or no secret field at all does not
+// stop them, and repostd still refuses such a configuration (config.Load,
+// which repostd uses; cmd/repostd TestRunWithoutSecretNamesTheField).
 func TestReadOnlyCommandsNeedNoSecrets(t *testing.T) {
 	h := parkedMix(t)
 	cfg := "dataDir: " + h.dir + "\nsubscriptions:\n" +
 		"  - {id: " + fixture.Sub + ", endpoint: https://x.mktorest.com, clientID: a, clientSecret: \"${MARKETO_SECRET}\"}\n" +
-		"  - {id: 222-PAU-222, endpoint: https://y.mktorest.com, clientID: b, clientSecretFile: /nonexistent/secret}\n"
+		"  - {id: 222-PAU-222, endpoint: https://y.mktorest.com, clientID: b, clientSecretFile: /nonexistent/secret}\n" +
+		"  - {id: 333-NOS-333, endpoint: https://z.mktorest.com, clientID: c}\n"
 	path := filepath.Join(t.TempDir(), "repost.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -130,13 +132,15 @@ func TestReadOnlyCommandsNeedNoSecrets(t *testing.T) {
 	if _, err := config.Load(path, nil); err == nil {
 		t.Fatal("config.Load accepted unresolved secrets")
 	}
-	for _, args := range [][]string{{"parked", "summary"}, {"status"}, {"limits"}, {"policy"}} {
+	for _, args := range [][]string{{"parked", "summary"}, {"parked", "list"}, {"parked", "show", fixture.ID(4)},
+		{"trace", fixture.ID(4)}, {"status"}, {"limits"}, {"policy"}} {
 		if out, errOut, err := runQuiet(t, nil, append([]string{"--config", path}, args...)...); err != nil {
 			t.Errorf("%v without secrets: %v\n%s%s", args, err, out, errOut)
 		}
 	}
 	c, err := config.LoadWithoutSecrets(path, nil)
-	if err != nil || c.Subscriptions[0].ClientSecret != config.SecretNotRead || c.Subscriptions[1].ClientSecret != config.SecretNotRead {
+	if err != nil || c.Subscriptions[0].ClientSecret != config.SecretNotRead || c.Subscriptions[1].ClientSecret != config.SecretNotRead ||
+		c.Subscriptions[2].ClientSecret != "" {
 		t.Errorf("LoadWithoutSecrets: %v %+v", err, c)
 	}
 }

@@ -91,3 +91,15 @@ func TestRunRefusesZeroSubscriptions(t *testing.T) {
 		t.Fatalf("err = %v, want one naming %s and saying it has no subscriptions (exit 1)", err, path)
 	}
 }
+
+// repostd calls Marketo: a subscription with no client secret stops it at
+// start (exit 1, not a usage error), and the error names the field.
+func TestRunWithoutSecretNamesTheField(t *testing.T) {
+	var out, errb bytes.Buffer
+	path := t.TempDir() + "/nosecret.yaml"
+	writeFile(t, path, "dataDir: "+t.TempDir()+"\nsubscriptions:\n  - {id: 123-ABC-456, endpoint: https://x.mktorest.com, clientID: a}\n")
+	err := run(context.Background(), []string{"--config", path}, func(string) string { return "" }, &out, &errb)
+	if err == nil || isUsage(err) || !strings.Contains(err.Error(), "subscriptions[0].clientSecret: required (or clientSecretFile)") {
+		t.Fatalf("err = %v, want exit 1 naming subscriptions[0].clientSecret", err)
+	}
+}
