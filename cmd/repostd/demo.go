@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -28,6 +29,7 @@ type demoOptions struct {
 	faults   float64
 	interval time.Duration
 	pace     time.Duration
+	simAddr  string // where the configuration left behind expects marketo-sim
 }
 
 // runDemo runs everything in one process: an embedded NATS server, limits
@@ -79,7 +81,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.run(runCtx) }()
-	cfgPath, err := writeDemoConfig(o.dataDir)
+	cfgPath, err := writeDemoConfig(o.dataDir, o.simAddr)
 	if err != nil {
 		stop()
 		<-done
@@ -98,7 +100,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if report != nil {
 		report.print(stdout, cfgPath)
-		printAfterDemo(stdout, o.dataDir, cfgPath, a.ln.Addr().String())
+		printAfterDemo(stdout, o.dataDir, cfgPath, a.ln.Addr().String(), o.simAddr)
 	}
 	if derr != nil && errors.Is(derr, context.Canceled) && ctx.Err() != nil {
 		return nil // interrupted by the user: the summary says how far it got
@@ -118,6 +120,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 	fs.Float64Var(&o.faults, "faults", 0.05, "rate of transient faults (604/611/713) the simulator injects")
 	fs.DurationVar(&o.interval, "progress", time.Second, "progress line interval")
 	fs.DurationVar(&o.pace, "pace", time.Second, "pause between the 20 bursts of events (0: publish at once)")
+	fs.StringVar(&o.simAddr, "sim-addr", demoSimAddr, "host:port the configuration left in the data directory expects marketo-sim on, to run repostd on the demo's data again")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -132,6 +135,9 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 	}
 	if o.faults < 0 || o.faults >= 1 {
 		return o, &usageError{"--faults must be in [0, 1)"}
+	}
+	if _, port, err := net.SplitHostPort(o.simAddr); err != nil || port == "" || port == "0" {
+		return o, &usageError{fmt.Sprintf("--sim-addr %q is not host:port with a fixed port", o.simAddr)}
 	}
 	return o, nil
 }
@@ -149,17 +155,18 @@ func demoConfig(dataDir, simURL string) *config.Config {
 }
 
 // demoSimAddr is where marketo-sim listens by default: the configuration
-// the demo leaves behind points there, its own simulator having stopped.
+// the demo leaves behind points there (or at --sim-addr), its own
+// simulator having stopped.
 const demoSimAddr = "127.0.0.1:8089"
 
 // writeDemoConfig leaves a configuration in the data directory, so that
 // repostd can be started on the demo's data again and repostctl can target
 // it. The client secret is the simulator's public default.
-func writeDemoConfig(dataDir string) (string, error) {
+func writeDemoConfig(dataDir, simAddr string) (string, error) {
 	path := filepath.Join(dataDir, "repost.yaml")
-	c := demoConfig(dataDir, "http://"+demoSimAddr).Subscriptions[0]
+	c := demoConfig(dataDir, "http://"+simAddr).Subscriptions[0]
 	body := fmt.Sprintf(`# Written by repostd demo. Start repostd on the demo's data again with
-#   go run ./cmd/marketo-sim &        (the demo's own simulator stopped with it)
+#   go run ./cmd/marketo-sim --addr %[11]s &   (the demo's own simulator stopped with it)
 #   go run ./cmd/repostd --config %[1]s
 dataDir: %[2]q
 http: {addr: "127.0.0.1:8080"}
@@ -171,7 +178,7 @@ subscriptions:
     allowInsecure: true
     limits: {dailyQuota: %[7]d, callsPerWindow: %[8]d, window: %[9]s, maxConcurrency: %[10]d}
 `, path, dataDir, c.ID, c.Endpoint, c.ClientID, c.ClientSecret.Reveal(),
-		c.Limits.DailyQuota, c.Limits.CallsPerWindow, c.Limits.Window, c.Limits.MaxConcurrency)
+		c.Limits.DailyQuota, c.Limits.CallsPerWindow, c.Limits.Window, c.Limits.MaxConcurrency, simAddr)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		return "", fmt.Errorf("demo config: %w", err)
 	}
@@ -179,11 +186,11 @@ subscriptions:
 }
 
 // printAfterDemo says where the data stays and how to go on with it.
-func printAfterDemo(w io.Writer, dataDir, cfgPath, addr string) {
+func printAfterDemo(w io.Writer, dataDir, cfgPath, addr, simAddr string) {
 	fmt.Fprintf(w, "\nWhile the demo ran: metrics at http://%s/metrics, console at http://%s%s\n", addr, addr, console.Prefix)
 	fmt.Fprintf(w, "The data directory is kept: %s\n", dataDir)
 	fmt.Fprintf(w, "Start repostd on it again, so that a requeue is processed (the demo's simulator stopped with it):\n")
-	fmt.Fprintf(w, "  go run ./cmd/marketo-sim --addr %s &\n", demoSimAddr)
+	fmt.Fprintf(w, "  go run ./cmd/marketo-sim --addr %s &\n", simAddr)
 	fmt.Fprintf(w, "  go run ./cmd/repostd --config %s\n", cfgPath)
 	fmt.Fprintf(w, "then see the pipeline live:\n  go run ./cmd/repostctl --config %s status --watch\n", cfgPath)
 	fmt.Fprintf(w, "(without a repostd running, repostctl --offline reads what it left)\n")

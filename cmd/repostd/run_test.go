@@ -21,6 +21,8 @@ func TestRunUsage(t *testing.T) {
 		{"extra argument", []string{"--config", "x.yaml", "extra"}},
 		{"demo bad flag", []string{"demo", "--events", "0"}},
 		{"demo bad faults", []string{"demo", "--faults", "1.5"}},
+		{"demo sim-addr without a port", []string{"demo", "--sim-addr", "127.0.0.1"}},
+		{"demo sim-addr on port 0", []string{"demo", "--sim-addr", "127.0.0.1:0"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
