@@ -52,6 +52,13 @@ func (q *Queue) FailedSubjects(ctx context.Context) (map[string]uint64, error) {
 	return info.State.Subjects, nil
 }
 
+// FailedSubscription returns the subscription token of a subject of the
+// failed stream, and false when the subject has not exactly one token
+// after its prefix.
+func (q *Queue) FailedSubscription(subject string) (string, bool) {
+	return q.Subjects.SubscriptionOf("failed", subject)
+}
+
 // NextFailed returns the first event on subject at or after sequence seq,
 // and nil when there is none.
 func (q *Queue) NextFailed(ctx context.Context, subject string, seq uint64) (*jetstream.RawStreamMsg, error) {

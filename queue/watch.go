@@ -27,6 +27,10 @@ func (q *Queue) WatchConn(fn func(ConnEvent)) {
 // Connected reports whether the connection is up now.
 func (q *Queue) Connected() bool { return q.NC.IsConnected() }
 
+// ConnStatus names the connection's state now ("CONNECTED",
+// "RECONNECTING", "CLOSED", ...), for a status page.
+func (q *Queue) ConnStatus() string { return q.NC.Status().String() }
+
 // Reconnects is how many times the connection came back since Connect.
 func (q *Queue) Reconnects() uint64 { return q.NC.Stats().Reconnects }
 

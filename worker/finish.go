@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
@@ -29,7 +30,7 @@ type finisher struct {
 // finishing is one event's terminal result and its publications' indexes in
 // the batch (parked is -1 when it has no parked entry).
 type finishing struct {
-	msg         jetstream.Msg
+	src         source
 	o           *repost.Outcome
 	parked, out int
 	hadState    bool
@@ -65,9 +66,13 @@ func (f *finisher) outcome(msg jetstream.Msg, o *repost.Outcome, parked []byte, 
 // the lead's success mark carries that time, not the repost's, so that an
 // older event of the lead processed later is superseded and a newer one is not.
 func (f *finisher) outcomeAt(msg jetstream.Msg, o *repost.Outcome, parked []byte, hadState bool, dataAt time.Time) {
-	e := finishing{msg: msg, o: o, parked: -1, hadState: hadState}
+	f.add(delivered(msg), o, parked, hadState, dataAt)
+}
+
+func (f *finisher) add(src source, o *repost.Outcome, parked []byte, hadState bool, dataAt time.Time) {
+	e := finishing{src: src, o: o, parked: -1, hadState: hadState}
 	if parked != nil {
-		e.parked = f.b.ParkedDated(o.Subscription, o.EventID, parked, dataTimeOf(msg)) // a requeue keeps the data time
+		e.parked = f.b.ParkedDated(o.Subscription, o.EventID, parked, src.dataTime()) // a requeue keeps the data time
 	}
 	if o.Kind == repost.KindReposted {
 		e.out = f.b.OutcomeMarked(o, dataAt) // the mark, kept in NATS too
@@ -111,10 +116,10 @@ func (f *finisher) flush(ctx context.Context) error {
 		case queue.IsPermanent(oerr) && (perr == nil || queue.IsPermanent(perr)):
 			f.w.log.Error("outcome refused by NATS; the event is terminated without one", zap.String("eventId", e.o.EventID),
 				zap.String("subscription", e.o.Subscription), zap.String("outcome", string(e.o.Kind)), zap.Error(oerr), zap.NamedError("parked", perr))
-			_ = e.msg.TermWithReason("outcome refused: " + oerr.Error())
+			e.src.term("outcome refused: " + oerr.Error())
 		default:
 			handedBack = append(handedBack, errors.Join(oerr, perr))
-			_ = e.msg.NakWithDelay(2 * time.Second)
+			e.src.nakWithDelay(2 * time.Second)
 		}
 	}
 	f.markAll(ctx)
@@ -129,7 +134,7 @@ func (f *finisher) flush(ctx context.Context) error {
 
 // ack acks an event whose outcome is stored and forgets its state.
 func (f *finisher) ack(ctx context.Context, e finishing) {
-	if err := e.msg.Ack(); err != nil {
+	if err := e.src.ack(); err != nil {
 		// The outcome is published (de-duplicated by eventId): a
 		// redelivery will publish it again harmlessly.
 		f.w.log.Warn("ack failed after outcome was published", zap.Error(err))
@@ -180,13 +185,22 @@ func (w *Worker) countOutcome(o *repost.Outcome) {
 	}
 }
 
-// park builds the parked entry and outcome of an event.
+// park builds the parked entry and outcome of a delivered event.
 func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub string, info repost.ParkInfo, kind repost.Kind, hadState bool) {
+	f.parkFrom(delivered(msg), raw, ev, sub, info, kind, hadState)
+}
+
+// parkStored parks an event read from the failed stream by sequence.
+func (f *finisher) parkStored(m *jetstream.RawStreamMsg, ev *repost.Event, sub string, info repost.ParkInfo, kind repost.Kind) {
+	f.parkFrom(source{stored: m}, m.Data, ev, sub, info, kind, false)
+}
+
+func (f *finisher) parkFrom(src source, raw []byte, ev *repost.Event, sub string, info repost.ParkInfo, kind repost.Kind, hadState bool) {
 	eventID := ""
 	if ev != nil {
 		eventID = ev.EventID
 	} else {
-		eventID = eventIDOf(msg, raw)
+		eventID = src.eventID(raw)
 	}
 	var entry []byte
 	var err error
@@ -206,12 +220,12 @@ func (f *finisher) park(msg jetstream.Msg, raw []byte, ev *repost.Event, sub str
 	}
 	if err != nil {
 		f.w.log.Error("cannot build parked entry; handing back", zap.Error(err))
-		_ = msg.NakWithDelay(5 * time.Second)
+		src.nakWithDelay(5 * time.Second)
 		return
 	}
 	o := outcomeOf(ev, sub, kind, info.Code, info.Reason, info.Attempts, info.ParkedAt)
 	o.EventID = eventID // ev's own, or the undecoded body's
-	f.outcome(msg, o, entry, hadState)
+	f.add(src, o, entry, hadState, o.At)
 	f.w.log.Info("decision",
 		zap.String("subscription", sub), zap.String("eventId", o.EventID), zap.String("leadId", o.LeadID),
 		zap.String("outcome", string(kind)), zap.String("code", info.Code.String()),
@@ -242,21 +256,73 @@ func (f *finisher) parkBody(raw []byte, eventID, sub string, info repost.ParkInf
 	return repost.NewParkedRef(raw, eventID, sub, name, info, f.w.q.DataLimit())
 }
 
-// eventIDOf is the eventId of a body that could not be decoded: the body's
-// own when it can be read, else the message's Nats-Msg-Id (the contract).
-func eventIDOf(msg jetstream.Msg, raw []byte) string {
+// source is the message a finished event came in. A delivery (msg) is
+// settled once its publications are answered: acked, handed back or
+// terminated. An event read from the stream by sequence (stored: the
+// unrouted ones, parkStored) has no delivery to settle; its progress is
+// recorded instead (drainUnrouted).
+type source struct {
+	msg    jetstream.Msg
+	stored *jetstream.RawStreamMsg
+}
+
+func delivered(m jetstream.Msg) source { return source{msg: m} }
+
+// dataTime is when the event's data dates from (dataTimeOf).
+func (s source) dataTime() time.Time {
+	if s.msg != nil {
+		return dataTimeOf(s.msg)
+	}
+	if at, ok := queue.DataTime(s.stored.Header); ok {
+		return at
+	}
+	return s.stored.Time
+}
+
+// eventID is the eventId of a body that could not be decoded: the body's
+// own when it can be read, else the message's Nats-Msg-Id (the contract),
+// else its stream sequence.
+func (s source) eventID(raw []byte) string {
 	if id := repost.PeekEventID(raw); id != "" {
 		return id
 	}
-	if h := msg.Headers(); h != nil {
-		if id := h.Get(jetstream.MsgIDHeader); id != "" {
-			return id
-		}
+	h := s.header()
+	if id := h.Get(jetstream.MsgIDHeader); id != "" {
+		return id
 	}
-	if md, err := msg.Metadata(); err == nil {
+	if s.stored != nil {
+		return "seq-" + itoa(s.stored.Sequence)
+	}
+	if md, err := s.msg.Metadata(); err == nil {
 		return "seq-" + itoa(md.Sequence.Stream)
 	}
 	return "unknown"
+}
+
+func (s source) header() nats.Header {
+	if s.msg != nil {
+		return s.msg.Headers()
+	}
+	return s.stored.Header
+}
+
+func (s source) ack() error {
+	if s.msg == nil {
+		return nil
+	}
+	return s.msg.Ack()
+}
+
+func (s source) nakWithDelay(d time.Duration) {
+	if s.msg != nil {
+		_ = s.msg.NakWithDelay(d)
+	}
+}
+
+func (s source) term(reason string) {
+	if s.msg != nil {
+		_ = s.msg.TermWithReason(reason)
+	}
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }

@@ -61,8 +61,8 @@ type Readiness struct {
 // Readiness reports what /readyz serves.
 func (w *Worker) Readiness(ctx context.Context) Readiness {
 	r := Readiness{NATS: "connected"}
-	if !w.q.NC.IsConnected() {
-		r.NATS = w.q.NC.Status().String()
+	if !w.q.Connected() {
+		r.NATS = w.q.ConnStatus()
 	}
 	w.mu.Lock()
 	stopped := w.stopped
@@ -73,7 +73,7 @@ func (w *Worker) Readiness(ctx context.Context) Readiness {
 		}
 	}
 	w.mu.Unlock()
-	r.Ready = !stopped && w.q.NC.IsConnected()
+	r.Ready = !stopped && w.q.Connected()
 	if p, ok := w.lim.(pinger); ok {
 		// Unreachable, the limiter admits nothing (fail closed): a replica
 		// that cannot call Marketo is not ready.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
@@ -40,7 +39,7 @@ func (w *Worker) scanUnrouted(ctx context.Context) error {
 		return err
 	}
 	for subject := range subjects {
-		sub, ok := w.q.Subjects.SubscriptionOf("failed", subject)
+		sub, ok := w.q.FailedSubscription(subject)
 		if ok && w.subs[sub] != nil {
 			continue
 		}
@@ -136,7 +135,7 @@ func (w *Worker) parkUnroutedBatch(ctx context.Context, subject, sub string, sub
 	last := p.Done
 	var readErr error
 	for n := 0; m != nil && n < unroutedBatch; n++ {
-		w.parkUnrouted(f, storedMsg{m}, sub, subjectOK)
+		w.parkUnrouted(f, m, sub, subjectOK)
 		last = m.Sequence
 		if n+1 < unroutedBatch {
 			if m, readErr = w.q.NextFailed(ctx, subject, last+1); readErr != nil {
@@ -162,45 +161,24 @@ func (w *Worker) parkUnroutedBatch(ctx context.Context, subject, sub string, sub
 	return p, errors.Join(err, readErr)
 }
 
-// storedMsg is an event read from the stream by sequence, finished like a
-// delivered one: there is no delivery to acknowledge, progress is recorded
-// instead.
-type storedMsg struct{ m *jetstream.RawStreamMsg }
-
-var _ jetstream.Msg = storedMsg{}
-
-func (s storedMsg) Metadata() (*jetstream.MsgMetadata, error) {
-	return &jetstream.MsgMetadata{Sequence: jetstream.SequencePair{Stream: s.m.Sequence}, NumDelivered: 1,
-		Stream: queue.StreamFailed, Timestamp: s.m.Time}, nil
-}
-func (s storedMsg) Data() []byte                     { return s.m.Data }
-func (s storedMsg) Headers() nats.Header             { return s.m.Header }
-func (s storedMsg) Subject() string                  { return s.m.Subject }
-func (s storedMsg) Reply() string                    { return "" }
-func (s storedMsg) Ack() error                       { return nil }
-func (s storedMsg) DoubleAck(context.Context) error  { return nil }
-func (s storedMsg) Nak() error                       { return nil }
-func (s storedMsg) NakWithDelay(time.Duration) error { return nil }
-func (s storedMsg) InProgress() error                { return nil }
-func (s storedMsg) Term() error                      { return nil }
-func (s storedMsg) TermWithReason(string) error      { return nil }
-
-func (w *Worker) parkUnrouted(f *finisher, m jetstream.Msg, sub string, subjectOK bool) {
+// parkUnrouted parks an event read by sequence: there is no delivery to
+// acknowledge, the caller records its progress instead.
+func (w *Worker) parkUnrouted(f *finisher, m *jetstream.RawStreamMsg, sub string, subjectOK bool) {
 	now := w.cfg.Now()
-	raw := m.Data()
+	raw := m.Data
 	if !subjectOK || !queue.ValidToken(sub) {
 		sub = repost.UnknownSubscription
 	}
 	ev, err := repost.DecodeEvent(raw, subjectSub(sub))
 	switch {
 	case err != nil:
-		f.park(m, raw, nil, sub, repost.ParkInfo{Code: policy.CodeInvalid, Reason: err.Error(), ParkedAt: now}, repost.KindRejected, false)
+		f.parkStored(m, nil, sub, repost.ParkInfo{Code: policy.CodeInvalid, Reason: err.Error(), ParkedAt: now}, repost.KindRejected)
 	case sub == repost.UnknownSubscription:
-		f.park(m, raw, ev, sub, repost.ParkInfo{Code: policy.CodeInvalid, ParkedAt: now,
-			Reason: "subject " + m.Subject() + " does not end in one subscription token"}, repost.KindRejected, false)
+		f.parkStored(m, ev, sub, repost.ParkInfo{Code: policy.CodeInvalid, ParkedAt: now,
+			Reason: "subject " + m.Subject + " does not end in one subscription token"}, repost.KindRejected)
 	default:
-		f.park(m, raw, ev, sub, repost.ParkInfo{Code: policy.CodeUnknownSubscription, ParkedAt: now,
-			Reason: "subscription " + sub + " is not in repost's configuration"}, repost.KindParked, false)
+		f.parkStored(m, ev, sub, repost.ParkInfo{Code: policy.CodeUnknownSubscription, ParkedAt: now,
+			Reason: "subscription " + sub + " is not in repost's configuration"}, repost.KindParked)
 	}
 }
 

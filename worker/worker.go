@@ -40,6 +40,57 @@ type Limiter interface {
 	Restore(ctx context.Context, sub string, lim quota.Limits, read quota.UsageReader) (quota.Restored, error)
 }
 
+// Queue is what the worker uses of NATS JetStream (*queue.Queue satisfies
+// it). Unless said otherwise a method's error means JetStream did not
+// answer or refused; the queue package documents each one.
+type Queue interface {
+	// Setup: the streams, the consumers and the limits they were made with.
+	Ensure(ctx context.Context) error
+	FailedMaxAge(ctx context.Context) (time.Duration, error)
+	ConsumerFor(ctx context.Context, sub string) (jetstream.Consumer, error)
+	SucceededConsumer(ctx context.Context) (jetstream.Consumer, error)
+	AckWait() time.Duration
+	MaxPayload() int
+	DataLimit() int
+
+	// Finishing: outcomes and parked entries are published in batches.
+	NewBatch() *queue.Batch
+	PutBody(ctx context.Context, name string, body []byte) error
+
+	// An event's attempts between deliveries (zero state when none).
+	LoadState(ctx context.Context, eventID string) (queue.EventState, error)
+	SaveState(ctx context.Context, eventID string, st queue.EventState) error
+	ForgetState(ctx context.Context, eventID string) error
+
+	// The failed stream read by subject and sequence: expiry and unrouted
+	// events. NextFailed returns nil, nil when there is none.
+	OldestFailed(ctx context.Context, sub string, seq uint64) (time.Time, bool, error)
+	FailedSubjects(ctx context.Context) (map[string]uint64, error)
+	FailedSubscription(subject string) (string, bool)
+	NextFailed(ctx context.Context, subject string, seq uint64) (*jetstream.RawStreamMsg, error)
+	// The unrouted subjects' progress and claims; a claim or save that
+	// lost a race returns queue.ErrProgressMoved.
+	UnroutedProgress(ctx context.Context, subject string) (queue.Progress, error)
+	SaveUnroutedProgress(ctx context.Context, subject string, p queue.Progress, done uint64) (queue.Progress, error)
+	ClaimUnrouted(ctx context.Context, subject string, p queue.Progress) (queue.Progress, error)
+	ConsumerActivity(ctx context.Context, sub string) (last time.Time, exists bool, err error)
+
+	// Replicas' heartbeats, operators' pauses, and the success marks read
+	// back after a Redis loss.
+	Announce(ctx context.Context, h queue.Heartbeat) error
+	Withdraw(ctx context.Context, id string) error
+	Replicas(ctx context.Context, now time.Time) ([]queue.Heartbeat, error)
+	GetPause(ctx context.Context, sub string) (queue.Pause, bool, error)
+	ScanMarks(ctx context.Context, sub string, since time.Time, fn func(leadID string, at time.Time) error) (int, error)
+
+	// The connection, for /readyz and metrics: its state now, how often
+	// it came back, and a callback at each drop and return.
+	Connected() bool
+	ConnStatus() string
+	Reconnects() uint64
+	WatchConn(fn func(queue.ConnEvent))
+}
+
 // Marketo is one subscription's client (*marketo.Client satisfies it).
 type Marketo interface {
 	Post(ctx context.Context, req marketo.LeadsRequest) (*marketo.Response, error)
@@ -53,6 +104,7 @@ type Decider interface {
 }
 
 var (
+	_ Queue   = (*queue.Queue)(nil)
 	_ Decider = (*policy.Engine)(nil)
 	_ Marketo = (*marketo.Client)(nil)
 )
@@ -181,7 +233,7 @@ func (c *Config) defaults() {
 
 // Worker reposts failed post-outs. Create it with New and call Run once.
 type Worker struct {
-	q       *queue.Queue
+	q       Queue
 	lim     Limiter
 	pol     Decider
 	cfg     Config
@@ -197,7 +249,7 @@ type Worker struct {
 }
 
 // New checks its dependencies and prepares a worker; nothing runs yet.
-func New(q *queue.Queue, lim Limiter, pol Decider, cfg Config) (*Worker, error) {
+func New(q Queue, lim Limiter, pol Decider, cfg Config) (*Worker, error) {
 	if q == nil || lim == nil || pol == nil {
 		return nil, errors.New("worker: queue, limiter and policy are required")
 	}
