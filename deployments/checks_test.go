@@ -1,6 +1,7 @@
 package deployments
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,12 +43,22 @@ func TestChecksCatchBrokenPods(t *testing.T) {
 			pod.SecurityContext.SeccompProfile = nil
 		}, "seccompProfile"},
 		{"no memory limit", func(_ *corev1.PodSpec, c *corev1.Container) { delete(c.Resources.Limits, corev1.ResourceMemory) }, "no memory limit"},
-		{"no GOMEMLIMIT", func(_ *corev1.PodSpec, c *corev1.Container) { setEnv(c, "GOMEMLIMIT", "") }, "no GOMEMLIMIT"},
-		{"GOMEMLIMIT at the limit", func(_ *corev1.PodSpec, c *corev1.Container) { setEnv(c, "GOMEMLIMIT", "512MiB") }, "100% of the memory limit"},
-		{"GOMEMLIMIT in the wrong unit", func(_ *corev1.PodSpec, c *corev1.Container) { setEnv(c, "GOMEMLIMIT", "460Mi") }, "not a byte count"},
-		{"limit raised alone", func(_ *corev1.PodSpec, c *corev1.Container) {
-			c.Resources.Limits[corev1.ResourceMemory] = resource.MustParse("1Gi")
-		}, "45% of the memory limit"},
+		{"GOMEMLIMIT written out", func(_ *corev1.PodSpec, c *corev1.Container) {
+			c.Env = append(c.Env, corev1.EnvVar{Name: "GOMEMLIMIT", Value: "460MiB"})
+		}, "GOMEMLIMIT is set"},
+		{"no memory limit variable", func(_ *corev1.PodSpec, c *corev1.Container) { dropEnv(c, memoryLimitEnv) }, "no REPOST_MEMORY_LIMIT"},
+		{"memory limit as a literal", func(_ *corev1.PodSpec, c *corev1.Container) {
+			envVar(c, memoryLimitEnv).ValueFrom, envVar(c, memoryLimitEnv).Value = nil, "536870912"
+		}, "not a literal"},
+		{"memory request instead of limit", func(_ *corev1.PodSpec, c *corev1.Container) {
+			envVar(c, memoryLimitEnv).ValueFrom.ResourceFieldRef.Resource = "requests.memory"
+		}, "want limits.memory"},
+		{"another container's limit", func(_ *corev1.PodSpec, c *corev1.Container) {
+			envVar(c, memoryLimitEnv).ValueFrom.ResourceFieldRef.ContainerName = "postout"
+		}, `of container "postout"`},
+		{"limit in MiB", func(_ *corev1.PodSpec, c *corev1.Container) {
+			envVar(c, memoryLimitEnv).ValueFrom.ResourceFieldRef.Divisor = resource.MustParse("1Mi")
+		}, "divisor 1Mi"},
 		{"no cpu request", func(_ *corev1.PodSpec, c *corev1.Container) { delete(c.Resources.Requests, corev1.ResourceCPU) }, "no cpu request"},
 		{"default grace", func(pod *corev1.PodSpec, _ *corev1.Container) { pod.TerminationGracePeriodSeconds = nil }, "terminationGracePeriodSeconds"},
 		{"grace at deadline", func(pod *corev1.PodSpec, _ *corev1.Container) { pod.TerminationGracePeriodSeconds = ptr(int64(25)) }, "terminationGracePeriodSeconds"},
@@ -96,28 +107,8 @@ func setEnv(c *corev1.Container, name, value string) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
-
-func TestParseGoMemLimit(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    int64
-		wantErr bool
-	}{
-		{in: "460MiB", want: 460 << 20},
-		{in: "1GiB", want: 1 << 30},
-		{in: "1048576", want: 1 << 20},
-		{in: "512B", want: 512},
-		{in: "460Mi", wantErr: true},
-		{in: "0.9GiB", wantErr: true},
-		{in: "MiB", wantErr: true},
-		{in: "-1", wantErr: true},
-		{in: "99999999TiB", wantErr: true},
-	}
-	for _, tt := range tests {
-		got, err := parseGoMemLimit(tt.in)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("parseGoMemLimit(%q) = %d, %v; want %d, error %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
+func dropEnv(c *corev1.Container, name string) {
+	c.Env = slices.DeleteFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == name })
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -328,58 +328,49 @@ func checkSecretEnv(p *problems, r *rendered, c *corev1.Container, configYAML st
 	}
 }
 
-// GOMEMLIMIT's share of the container's memory limit: below the lower bound
-// memory is wasted to early GC, above the upper one the kernel kills the pod
-// before the Go runtime reacts.
-const (
-	minMemLimitShare = 0.80
-	maxMemLimitShare = 0.95
-)
+// memoryLimitEnv is the variable repostd derives the Go runtime's soft
+// memory limit from (90% of it, cmd/repostd memlimit.go): the container's
+// own limits.memory in bytes, passed by the downward API.
+const memoryLimitEnv = "REPOST_MEMORY_LIMIT"
 
-// checkMemoryLimit: GOMEMLIMIT is set, in the runtime's syntax, to 80-95%
-// of the container's memory limit.
+// checkMemoryLimit: REPOST_MEMORY_LIMIT comes from this container's
+// limits.memory through valueFrom.resourceFieldRef, in bytes, and
+// GOMEMLIMIT is not set: a literal would win over the derived limit and
+// drift from limits.memory when the limit changes alone.
 func checkMemoryLimit(p *problems, c *corev1.Container) {
-	limit, ok := c.Resources.Limits[corev1.ResourceMemory]
-	if !ok {
+	if _, ok := c.Resources.Limits[corev1.ResourceMemory]; !ok {
 		return // checkResources names it
 	}
-	v := envValue(c, "GOMEMLIMIT")
-	if v == "" {
-		p.add("no GOMEMLIMIT: set it to about 90%% of the memory limit %s", limit.String())
+	if e := envVar(c, "GOMEMLIMIT"); e != nil {
+		p.add("GOMEMLIMIT is set: it wins over the soft limit repostd derives from %s (90%% of limits.memory); remove it", memoryLimitEnv)
+	}
+	e := envVar(c, memoryLimitEnv)
+	if e == nil {
+		p.add("no %s: pass limits.memory with valueFrom.resourceFieldRef, repostd sets GOMEMLIMIT's 90%% from it", memoryLimitEnv)
 		return
 	}
-	n, err := parseGoMemLimit(v)
-	if err != nil {
-		p.add("GOMEMLIMIT %q: %v", v, err)
+	if e.ValueFrom == nil || e.ValueFrom.ResourceFieldRef == nil {
+		p.add("%s must come from valueFrom.resourceFieldRef (limits.memory), not a literal that drifts from the limit", memoryLimitEnv)
 		return
 	}
-	share := float64(n) / float64(limit.Value())
-	if share < minMemLimitShare || share > maxMemLimitShare {
-		p.add("GOMEMLIMIT %s is %.0f%% of the memory limit %s: want %.0f-%.0f%%", v, 100*share,
-			limit.String(), 100*minMemLimitShare, 100*maxMemLimitShare)
+	ref := e.ValueFrom.ResourceFieldRef
+	if ref.Resource != "limits.memory" {
+		p.add("%s comes from %s: want limits.memory", memoryLimitEnv, ref.Resource)
+	}
+	if ref.ContainerName != "" && ref.ContainerName != c.Name {
+		p.add("%s is the memory limit of container %q, not of %q, the repostd that reads it", memoryLimitEnv, ref.ContainerName, c.Name)
+	}
+	if !ref.Divisor.IsZero() && ref.Divisor.Value() != 1 {
+		p.add("%s has divisor %s: repostd reads bytes (divisor 1, the default)", memoryLimitEnv, ref.Divisor.String())
 	}
 }
 
-// parseGoMemLimit reads GOMEMLIMIT as the Go runtime does: a count of bytes
-// with an optional B, KiB, MiB, GiB or TiB suffix.
-func parseGoMemLimit(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		shift  uint
-	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
-	shift := uint(0)
-	for _, u := range units {
-		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
-			s, shift = rest, u.shift
-			break
+// envVar returns the container's variable name, or nil.
+func envVar(c *corev1.Container, name string) *corev1.EnvVar {
+	for i := range c.Env {
+		if c.Env[i].Name == name {
+			return &c.Env[i]
 		}
 	}
-	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
-		return 0, fmt.Errorf("not a byte count (digits, then B, KiB, MiB, GiB or TiB)")
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n > (1<<62)>>shift {
-		return 0, fmt.Errorf("out of range")
-	}
-	return n << shift, nil
+	return nil
 }

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/leadops/repost/internal/fixture"
 	"github.com/leadops/repost/marketo/marketotest"
 )
@@ -20,11 +23,11 @@ type backlogResult struct {
 	PeakRSS    int64 // bytes, VmHWM of the repostd process
 	Seconds    float64
 	PerSecond  float64
-	GoMemLimit string // the GOMEMLIMIT repostd ran with: the Deployment's
+	GoMemLimit string // the soft memory limit repostd ran with: the one it derives in the Deployment's pod
 }
 
-// deploymentFile is the Deployment whose GOMEMLIMIT the backlog's repostd
-// runs with, so that the figure is the one a pod would show.
+// deploymentFile is the Deployment whose memory limit the backlog's
+// repostd runs with, so that the figure is the one a pod would show.
 const deploymentFile = "deployments/kustomize/base/deployment.yaml"
 
 // measureBacklog publishes a deep backlog, then runs the real repostd
@@ -32,14 +35,17 @@ const deploymentFile = "deployments/kustomize/base/deployment.yaml"
 // process's peak resident set from /proc. repostd runs as in production:
 // its own process, connected to a NATS server (this process's embedded
 // one) and to a Redis server (a throwaway redis-server), with the
-// Deployment's GOMEMLIMIT and no GOGC. Without Redis, repostd would keep
+// Deployment's memory limit in REPOST_MEMORY_LIMIT, as the downward API
+// passes it (repostd derives GOMEMLIMIT from it), and no GOGC. Without Redis, repostd would keep
 // limits and success marks in its own heap (quota.Memory, one replica
 // only), memory a production pod does not hold.
 func measureBacklog(ctx context.Context, o options, rep *report) error {
-	memLimit, err := deploymentEnv(deploymentFile, "GOMEMLIMIT")
+	limit, err := deploymentMemoryLimit(deploymentFile, "repostd")
 	if err != nil {
 		return err
 	}
+	// What repostd derives from it (cmd/repostd memlimit.go), for the report.
+	memLimit := fmt.Sprintf("%.1fMiB (90%% of limits.memory %.0fMiB)", float64(limit-limit/10)/(1<<20), float64(limit)/(1<<20))
 	e, q, cleanup, err := fresh(ctx)
 	if err != nil {
 		return err
@@ -86,7 +92,7 @@ subscriptions:
 		return err
 	}
 	cmd := exec.Command(bin, "--config", cfg)
-	cmd.Env = append(withoutGoTuning(os.Environ()), "GOMEMLIMIT="+memLimit)
+	cmd.Env = append(withoutGoTuning(os.Environ()), "REPOST_MEMORY_LIMIT="+strconv.FormatInt(limit, 10))
 	cmd.Stderr = os.Stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -132,33 +138,52 @@ func vmHWM(pid int) (int64, error) {
 }
 
 // withoutGoTuning drops the variables that tune the Go runtime, which the
-// Deployment does not set (GOGC, GODEBUG) or sets itself (GOMEMLIMIT).
+// Deployment does not set (GOGC, GODEBUG, GOMEMLIMIT: repostd derives it
+// from REPOST_MEMORY_LIMIT), and this process's REPOST_MEMORY_LIMIT.
 func withoutGoTuning(env []string) []string {
 	var out []string
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
-		if name != "GOGC" && name != "GOMEMLIMIT" && name != "GODEBUG" {
+		if name != "GOGC" && name != "GOMEMLIMIT" && name != "GODEBUG" && name != "REPOST_MEMORY_LIMIT" {
 			out = append(out, kv)
 		}
 	}
 	return out
 }
 
-// deploymentEnv reads the value of a container's environment variable
-// from a Deployment manifest ("- name: X" followed by "value: ...").
-func deploymentEnv(path, name string) (string, error) {
+// deploymentMemoryLimit reads limits.memory of a Deployment's container,
+// in bytes: what the downward API hands it as REPOST_MEMORY_LIMIT.
+func deploymentMemoryLimit(path, container string) (int64, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("%w (run repostbench from the repository root)", err)
+		return 0, fmt.Errorf("%w (run repostbench from the repository root)", err)
 	}
-	lines := strings.Split(string(b), "\n")
-	for i, l := range lines {
-		if strings.TrimSpace(l) != "- name: "+name || i+1 >= len(lines) {
+	var d struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []struct {
+						Name      string
+						Resources struct {
+							Limits map[string]string
+						}
+					}
+				}
+			}
+		}
+	}
+	if err := yaml.Unmarshal(b, &d); err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name != container {
 			continue
 		}
-		if v, ok := strings.CutPrefix(strings.TrimSpace(lines[i+1]), "value:"); ok {
-			return strings.Trim(strings.TrimSpace(v), `"'`), nil
+		q, err := resource.ParseQuantity(c.Resources.Limits["memory"])
+		if err != nil {
+			return 0, fmt.Errorf("%s: container %s: limits.memory: %w", path, container, err)
 		}
+		return q.Value(), nil
 	}
-	return "", fmt.Errorf("%s: no %s value", path, name)
+	return 0, fmt.Errorf("%s: no container %s", path, container)
 }

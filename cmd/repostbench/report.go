@@ -69,7 +69,7 @@ func (r *report) markdown(o options) []byte {
 	}
 	p("- Where the end-to-end CPU goes (a profile taken once on 2026-11-23 on a 2-core machine, not recomputed by each run; take one with `-only throughput -rounds 1 -cpuprofile F`): the worker's decoding and preparing about 24%%, its sending, settling and outcome publishing 13%%, the simulator answering over HTTP 15%%, the NATS server about 25%%, the nats.go client 9%%, the garbage collector 11%%.")
 	b.WriteString(r.Day.markdownHow())
-	p("- *peak RSS*: the real `repostd` binary (a separate process, as in production: NATS is the bench's embedded server, Redis a throwaway redis-server, neither inside repostd), with limits off and the Deployment's `GOMEMLIMIT`, draining the backlog published before it starts; `VmHWM` from `/proc/<repostd pid>/status` once every event has its outcome. Target: 128 MiB (issue 13).")
+	p("- *peak RSS*: the real `repostd` binary (a separate process, as in production: NATS is the bench's embedded server, Redis a throwaway redis-server, neither inside repostd), with limits off and the Deployment's memory limit as `REPOST_MEMORY_LIMIT` (repostd sets `GOMEMLIMIT` to 90% of it, as in a pod), draining the backlog published before it starts; `VmHWM` from `/proc/<repostd pid>/status` once every event has its outcome. Target: 128 MiB (issue 13).")
 	p("")
 	p("![calls per window](%s)", filepath.Base(o.svg))
 	p("")

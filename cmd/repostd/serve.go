@@ -24,6 +24,9 @@ func serve(ctx context.Context, path string, getenv func(string) string, stderr 
 	}
 	log := newLogger(cfg.Log, stderr)
 	log.Info("configuration", zap.String("file", path), zap.String("config", cfg.Redacted()))
+	if err := applyMemoryLimit(getenv, log); err != nil {
+		return err
+	}
 	a, err := newApp(ctx, cfg, log, appOptions{})
 	if err != nil {
 		return err
