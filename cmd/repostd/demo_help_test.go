@@ -18,3 +18,20 @@ func TestDemoHelpExits0(t *testing.T) {
 		t.Errorf("demo --bogus: %v, want a usage error", err)
 	}
 }
+
+// Help text is for users: it names no internal document.
+func TestHelpNamesNoInternalDocuments(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"demo", "--help"}} {
+		var out, errb bytes.Buffer
+		_ = run(context.Background(), args, func(string) string { return "" }, &out, &errb)
+		text := out.String() + errb.String()
+		if len(text) < 100 {
+			t.Errorf("repostd %v printed %q, want its help", args, text)
+		}
+		for _, w := range []string{"CONTRACT", "DESIGN", "HOUSE_STYLE", "§"} {
+			if bytes.Contains([]byte(text), []byte(w)) {
+				t.Errorf("repostd %v names %q:\n%s", args, w, text)
+			}
+		}
+	}
+}
