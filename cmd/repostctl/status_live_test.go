@@ -99,3 +99,40 @@ func TestStatusShowsALiveHalt(t *testing.T) {
 		return nil
 	})
 }
+
+// A used-up daily quota shows live: Marketo answers 607, the subscription
+// is blocked for every replica until the 00:00 Chicago reset, and status
+// says so (blocked, until when, why) with the event waiting in the
+// backlog, not in flight.
+func TestStatusShowsALiveQuotaBlock(t *testing.T) {
+	lim := marketotest.DefaultLimits()
+	lim.DailyQuota = 1
+	sim := marketotest.NewServer(marketotest.Options{Limits: lim})
+	t.Cleanup(sim.Close)
+	h := newHarness(t, sim.URL, fixture.Sub)
+	h.now = time.Now
+	h.store = quota.NewMemory(quota.MemoryOptions{})
+	h.startWorkerMod(sim, "w-quota", "2.0.0", nil, fixture.Sub)
+	h.publish([]fixture.Event{fixture.Build(0, fixture.KindOK, time.Now(), fixture.Sub)})
+	checkFor(t, 30*time.Second, func() error {
+		if r := rowOf(h.statusJSON(), fixture.Sub); r.Recent.Reposted != 1 {
+			return fmt.Errorf("row %+v, want the first event reposted", r)
+		}
+		return nil
+	})
+	h.publish([]fixture.Event{fixture.Build(1, fixture.KindOK, time.Now(), fixture.Sub)})
+	reset := quota.NextReset(time.Now())
+	checkFor(t, 30*time.Second, func() error {
+		r := rowOf(h.statusJSON(), fixture.Sub)
+		hold, ok := r.Held(status.HoldBlocked)
+		if !ok || !hold.Until.Equal(reset) || !strings.Contains(hold.Reason, "607") || r.Backlog != 1 || r.InFlight != 0 {
+			return fmt.Errorf("row %+v, want blocked until %s on 607, the event in the backlog and none in flight", r, reset)
+		}
+		return nil
+	})
+	table := h.mustRun("status")
+	t.Logf("status:\n%s", table)
+	if !regexp.MustCompile(`(?m)^` + fixture.Sub + ` .* blocked .*607`).MatchString(table) {
+		t.Errorf("status table does not show the block:\n%s", table)
+	}
+}
