@@ -12,12 +12,8 @@
 // before the original event is acked, and publications are de-duplicated by
 // eventId, so a crash between the two repeats work and never loses it.
 //
-// Shutdown order (Run returns when it is done):
-//  1. stop fetching from every consumer;
-//  2. let in-flight Marketo calls finish within the shutdown deadline, then
-//     cancel the rest;
-//  3. hand back every event not finished (Nak, no delay) so another replica
-//     takes it at once;
-//  4. release concurrency leases and lookup claims (deferred per call);
-//  5. the caller then closes NATS (drain) and, last, the limiter's Redis.
+// The shutdown order (stop fetching, finish or hand back in-flight work,
+// release leases, withdraw the heartbeat; the caller closes NATS, then
+// Redis) is written out once, in Run (worker.go). Following one event from
+// fetch to ack: docs/DESIGN.md, "One event's files".
 package worker

@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,38 +35,36 @@ type sample struct {
 	counts map[string]queue.RecentCounts
 }
 
-// startHeartbeat announces at once, then every interval until the returned
-// stop, which withdraws the heartbeat; call stop after the drain.
-func (w *Worker) startHeartbeat(ctx context.Context) (stop func()) {
+// newHeartbeat is the heartbeat component: it announces at once, then
+// every interval until stopped, and its stop withdraws the heartbeat. Run
+// stops it last, after the drain.
+func (w *Worker) newHeartbeat() *component {
 	host, _ := os.Hostname()
 	every := w.cfg.Heartbeat
 	if every <= 0 {
 		every = DefaultHeartbeat
 	}
 	h := &heartbeat{w: w, every: every, host: host, started: w.cfg.Now()}
-	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			h.announce(bctx)
-			select {
-			case <-bctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() {
-		cancel()
-		wg.Wait()
+	c := newComponent("heartbeat", h.run)
+	c.after = func() {
 		wctx, wcancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer wcancel()
 		if err := w.q.Withdraw(wctx, w.cfg.Owner); err != nil {
 			w.log.Warn("heartbeat: withdraw failed; readers drop it once stale", zap.Error(err))
+		}
+	}
+	return c
+}
+
+func (h *heartbeat) run(ctx context.Context) {
+	t := time.NewTicker(h.every)
+	defer t.Stop()
+	for {
+		h.announce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

@@ -280,7 +280,7 @@ func New(q Queue, lim Limiter, pol Decider, cfg Config) (*Worker, error) {
 }
 
 // Run creates what is missing in JetStream, then reposts until ctx is
-// cancelled, and shuts down in the documented order (package doc) before it
+// cancelled, and shuts down in the order written out below before it
 // returns. It returns nil after a clean shutdown.
 func (w *Worker) Run(ctx context.Context) error {
 	if err := w.untilAnswered(ctx, "ensure streams", func() error { return w.q.Ensure(ctx) }); err != nil {
@@ -297,11 +297,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	w.readPauses(ctx) // before the first fetch
-	stopBeat := w.startHeartbeat(ctx)
-	defer stopBeat() // withdrawn after the drain
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); w.runPauses(ctx) }()
+	beat := w.newHeartbeat()
+	beat.start(context.WithoutCancel(ctx)) // it outlives ctx: stopped last, after the drain
+	defer beat.stop()
+	pausePoll := newComponent("pauses", w.runPauses)
+	pausePoll.start(ctx)
+	var pipes sync.WaitGroup // one pipeline per subscription: fetch to ack
 	for _, s := range w.subs {
 		var cons jetstream.Consumer
 		if err := w.untilAnswered(ctx, "consumer of "+s.sub.ID, func() (err error) {
@@ -311,31 +312,70 @@ func (w *Worker) Run(ctx context.Context) error {
 			return err
 		}
 		s.cons = cons
-		wg.Add(1)
-		go func(s *subRunner) { defer wg.Done(); s.run(ctx, work) }(s)
+		pipes.Add(1)
+		go func(s *subRunner) { defer pipes.Done(); s.run(ctx, work) }(s)
 	}
-	wg.Add(1)
-	go func() { defer wg.Done(); w.runExpiry(ctx, maxAge) }()
-	if !w.cfg.DisableUnrouted {
-		wg.Add(1)
-		go func() { defer wg.Done(); w.runUnrouted(ctx) }()
-	}
-	if cons, err := w.q.SucceededConsumer(ctx); err == nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); w.runSucceeded(ctx, cons) }()
-	} else {
+	loops, err := w.startLoops(ctx, maxAge)
+	if err != nil {
 		return err
 	}
-	wg.Add(1)
-	go func() { defer wg.Done(); w.runGauges(ctx, w.cfg.GaugeInterval) }()
+	loops = append([]*component{pausePoll}, loops...)
 	w.log.Info("worker started", zap.String("owner", w.cfg.Owner), zap.Int("subscriptions", len(w.subs)))
 	<-ctx.Done()
+	// Shutdown order, written out here once:
+	//  1. stop fetching: ctx ended every subscription's fetch loop, and
+	//     /readyz says not ready; what waits in a pool is handed back at
+	//     once (Nak, no delay) so that another replica takes it;
+	//  2. let in-flight Marketo calls finish within ShutdownTimeout, then
+	//     cancel the rest (work) and hand their events back; each call
+	//     releases its concurrency lease and lookup claims as it ends;
+	//  3. stop the background loops (ctx ended them too): pauses, expiry,
+	//     unrouted, succeeded, gauges;
+	//  4. withdraw the heartbeat (beat, deferred), last: other replicas
+	//     count this one while it still holds events;
+	//  5. the caller then closes NATS (drain) and, last, the limiter's Redis.
 	w.mu.Lock()
 	w.stopped = true
 	w.mu.Unlock()
 	w.log.Info("shutdown: stopped fetching; waiting for in-flight calls", zap.Duration("deadline", w.cfg.ShutdownTimeout))
+	w.drain(&pipes, cancelWork)
+	for _, c := range loops {
+		c.stop()
+		w.log.Debug("shutdown: stopped", zap.String("component", c.name))
+	}
+	w.log.Info("shutdown: done")
+	return nil
+}
+
+// startLoops starts the background loops that follow the pipelines:
+// expiry, unrouted (unless disabled), succeeded and gauges, in that order,
+// each ending with ctx.
+func (w *Worker) startLoops(ctx context.Context, maxAge time.Duration) ([]*component, error) {
+	var loops []*component
+	start := func(name string, run func(ctx context.Context)) {
+		c := newComponent(name, run)
+		c.start(ctx)
+		loops = append(loops, c)
+	}
+	start("expiry", func(ctx context.Context) { w.runExpiry(ctx, maxAge) })
+	if !w.cfg.DisableUnrouted {
+		start("unrouted", w.runUnrouted)
+	}
+	cons, err := w.q.SucceededConsumer(ctx)
+	if err != nil {
+		return loops, err
+	}
+	start("succeeded", func(ctx context.Context) { w.runSucceeded(ctx, cons) })
+	start("gauges", func(ctx context.Context) { w.runGauges(ctx, w.cfg.GaugeInterval) })
+	return loops, nil
+}
+
+// drain waits for the pipelines' in-flight calls for up to ShutdownTimeout,
+// then cancels work (the calls still running) and waits for their events
+// to be handed back.
+func (w *Worker) drain(pipes *sync.WaitGroup, cancelWork context.CancelFunc) {
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() { pipes.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(w.cfg.ShutdownTimeout):
@@ -343,8 +383,6 @@ func (w *Worker) Run(ctx context.Context) error {
 		cancelWork()
 		<-done
 	}
-	w.log.Info("shutdown: done")
-	return nil
 }
 
 // guarded widens the call window by a guard band: admission happens a

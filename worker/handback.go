@@ -65,32 +65,3 @@ func (s *subRunner) deferItems(ctx context.Context, items []*item) {
 	s.w.log.Info("deferred events until the subscription is fetched again",
 		zap.String("subscription", s.sub.ID), zap.Int("events", len(items)))
 }
-
-// gateWait is how long this subscription must not fetch. A halted one
-// stays closed until a probe (maybeProbe) lifts the halt.
-func (s *subRunner) gateWait() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.halted {
-		return s.w.cfg.ProbeInterval
-	}
-	if _, paused := s.w.heldBy(s.sub.ID); paused {
-		return time.Second // read again each second: a resume or an expired --until lifts it
-	}
-	return s.gateUntil.Sub(s.w.cfg.Now())
-}
-
-func (s *subRunner) closeGate(d time.Duration, reason string, halted bool) {
-	s.mu.Lock()
-	until := s.w.cfg.Now().Add(d)
-	if until.After(s.gateUntil) {
-		s.gateUntil, s.gateReason = until, reason
-	}
-	if halted {
-		s.halted = true
-	}
-	s.mu.Unlock()
-	if halted {
-		s.w.setHalt(s.sub.ID, reason)
-	}
-}
