@@ -14,14 +14,25 @@ import (
 // nothing while the events held reach MaxHeldBytes (byteRoom). A closed
 // gate (a long block, a halt, a pause) defers what the pool holds.
 func (s *subRunner) fetchLoop(ctx, work context.Context) {
+	shut := false // the gate was closed when last read: said once, when it closes and opens
 	for ctx.Err() == nil {
 		if wait := s.gateWait(); wait > 0 {
+			if !shut {
+				// From here no fetch of this replica waits at the server:
+				// nothing more is delivered until the gate opens.
+				shut = true
+				s.w.log.Info("fetching stopped while the subscription is held", zap.String("subscription", s.sub.ID))
+			}
 			if items := s.pool.takeAll(); len(items) > 0 {
 				s.deferItems(work, items)
 			}
 			s.maybeProbe(work)
 			sleepCtx(ctx, min(wait, time.Second))
 			continue
+		}
+		if shut {
+			shut = false
+			s.w.log.Info("fetching again", zap.String("subscription", s.sub.ID))
 		}
 		room, bytes := s.w.cfg.MaxPooled-s.pool.size(), s.byteRoom()
 		if room <= 0 || bytes <= 0 {

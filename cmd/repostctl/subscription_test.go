@@ -252,6 +252,12 @@ func TestPauseHoldsEveryReplica(t *testing.T) {
 			if l.FilterMessage("subscription paused by an operator").Len() == 0 {
 				return fmt.Errorf("replica %d has not read the pause", i)
 			}
+			// A fetch already waiting at the server when the pause was read
+			// may still return events (handed back at once); from this line
+			// on, none waits.
+			if l.FilterMessage("fetching stopped while the subscription is held").Len() == 0 {
+				return fmt.Errorf("replica %d still has a fetch waiting", i)
+			}
 		}
 		return nil
 	})
