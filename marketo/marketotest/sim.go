@@ -31,6 +31,7 @@ type Sim struct {
 	faults   Faults
 	faultSeq uint64
 	gate     chan struct{} // non-nil while paused
+	atGate   int           // calls held by Pause, their lookup values registered
 	keys     map[string]*keyState
 	denied   string // non-empty: REST calls answer 603 with this message
 	secret   string // the client secret identity accepts now
@@ -109,13 +110,30 @@ func (s *Sim) InFlight() int {
 	return s.lim.inflight
 }
 
+// Held returns the number of REST calls Pause holds: admitted, their
+// request read and their lookup values in flight. InFlight counts a call
+// from its admission, before it reaches the hold.
+func (s *Sim) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.atGate
+}
+
 func (s *Sim) waitGate(ctx context.Context) {
 	s.mu.Lock()
 	g := s.gate
+	if g != nil {
+		s.atGate++
+	}
 	s.mu.Unlock()
 	if g == nil {
 		return
 	}
+	defer func() {
+		s.mu.Lock()
+		s.atGate--
+		s.mu.Unlock()
+	}()
 	select {
 	case <-g:
 	case <-ctx.Done():
