@@ -27,7 +27,7 @@ func (q *Queue) ScanParked(ctx context.Context, sub string, fn func(StoredMsg) (
 	if sub != "" {
 		filter = q.Subjects.Parked(sub)
 	}
-	return q.scan(ctx, StreamParked, filter, fn)
+	return q.scan(ctx, StreamParked, filter, scanFrom{}, fn)
 }
 
 // ScanOutcomes calls fn for every outcome, oldest first, of one subscription
@@ -37,17 +37,24 @@ func (q *Queue) ScanOutcomes(ctx context.Context, sub string, fn func(StoredMsg)
 	if sub != "" {
 		filter = q.Subjects.Outcome(sub)
 	}
-	return q.scan(ctx, StreamOutcomes, filter, fn)
+	return q.scan(ctx, StreamOutcomes, filter, scanFrom{}, fn)
 }
 
 // Scan calls fn for every message of stream on filter, oldest first, with
 // its headers, until fn returns false. It reads up to the stream's last
 // sequence at the start, even just after a leader change.
 func (q *Queue) Scan(ctx context.Context, stream, filter string, fn func(StoredMsg) (bool, error)) error {
-	return q.scan(ctx, stream, filter, fn)
+	return q.scan(ctx, stream, filter, scanFrom{}, fn)
 }
 
-func (q *Queue) scan(ctx context.Context, stream, filter string, fn func(StoredMsg) (bool, error)) error {
+// scanFrom narrows a scan: only messages stored since since (zero: all),
+// and with headersOnly, without their data.
+type scanFrom struct {
+	since       time.Time
+	headersOnly bool
+}
+
+func (q *Queue) scan(ctx context.Context, stream, filter string, from scanFrom, fn func(StoredMsg) (bool, error)) error {
 	s, err := q.JS.Stream(ctx, stream)
 	if err != nil {
 		return fmt.Errorf("queue: stream %s: %w", stream, err)
@@ -60,11 +67,23 @@ func (q *Queue) scan(ctx context.Context, stream, filter string, fn func(StoredM
 		return nil
 	}
 	last := info.State.LastSeq
-	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
+	cc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverAllPolicy,
+		HeadersOnly: from.headersOnly}
+	if !from.since.IsZero() {
+		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &from.since
+	}
+	c, err := s.OrderedConsumer(ctx, cc)
 	if err != nil {
 		return fmt.Errorf("queue: read %s: %w", stream, err)
+	}
+	if !from.since.IsZero() { // rest below starts from the stream's first message: ask the consumer first
+		ci, err := c.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("queue: read %s: %w", stream, err)
+		}
+		if ci.NumPending == 0 {
+			return nil
+		}
 	}
 	var seen uint64 // the last stream sequence handed to fn
 	stalls := 0
