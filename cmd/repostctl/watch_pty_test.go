@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,13 +9,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
 
 	"github.com/leadops/repost/internal/fixture"
+	"github.com/leadops/repost/internal/testenv"
 	"github.com/leadops/repost/marketo/marketotest"
 )
 
@@ -37,36 +36,18 @@ func buildRepostctl(t *testing.T) string {
 	return bin
 }
 
-// lockedBuffer is a bytes.Buffer written by one goroutine and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // watchProc is `repostctl status --watch` running as a process.
 type watchProc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *testenv.Buffer
 	exited chan error
 }
 
 // startWatch starts bin on h's configuration, with a home of its own so
 // that no contexts file of the machine applies; attach connects its
 // standard streams (a pty, or pipes) and starts it.
-func startWatch(t *testing.T, bin string, h *harness, out *lockedBuffer, attach func(*exec.Cmd) error) *watchProc {
+func startWatch(t *testing.T, bin string, h *harness, out *testenv.Buffer, attach func(*exec.Cmd) error) *watchProc {
 	t.Helper()
 	home := t.TempDir()
 	cmd := exec.Command(bin, "--config", h.cfgPath, "status", "--watch")
@@ -189,7 +170,7 @@ func TestStatusWatchPTY(t *testing.T) {
 
 	t.Run("piped", func(t *testing.T) {
 		t.Parallel()
-		out, errb := &lockedBuffer{}, &lockedBuffer{}
+		out, errb := &testenv.Buffer{}, &testenv.Buffer{}
 		p := startWatch(t, bin, h, out, func(cmd *exec.Cmd) error {
 			cmd.Stdout, cmd.Stderr = out, errb
 			return cmd.Start()
@@ -228,7 +209,7 @@ func TestStatusWatchPTY(t *testing.T) {
 func watchOnPTY(t *testing.T, bin string, h *harness, rows, cols int) []string {
 	t.Helper()
 	var master *os.File
-	out := &lockedBuffer{}
+	out := &testenv.Buffer{}
 	p := startWatch(t, bin, h, out, func(cmd *exec.Cmd) error {
 		var err error
 		master, err = pty.StartWithSize(cmd, &pty.Winsize{Rows: uint16(rows), Cols: uint16(cols)})

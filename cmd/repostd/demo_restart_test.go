@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -74,7 +73,7 @@ func TestDemoRestartHintWorks(t *testing.T) {
 	// moved off 8080 (REPOST_HTTP_ADDR), for tests running side by side.
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var daemonLog lockedBuffer
+	var daemonLog testenv.Buffer
 	go func() {
 		done <- run(ctx, []string{"--config", cfgPath}, func(k string) string {
 			if k == "REPOST_HTTP_ADDR" {
@@ -137,22 +136,4 @@ func TestDemoRestartHintWorks(t *testing.T) {
 			t.Errorf("%s: no reposted outcome for its requeued copy", p.EventID)
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer the daemon writes while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
