@@ -38,6 +38,7 @@ func runConformance(t *testing.T, factory newStores) {
 		{"renew", testRenew},
 		{"refund of an uncounted call", testRefund},
 		{"refund across Chicago midnight", testRefundAcrossMidnight},
+		{"an answered call frees its place from its answer", testAnswered},
 		{"penalty 606", testPenalty606},
 		{"penalty 607", testPenalty607},
 		{"penalty 615 halves and recovers", testPenalty615},

@@ -149,3 +149,25 @@ func TestRedisMarkAndClaimTTL(t *testing.T) {
 		t.Errorf("claim freed after %s, before its TTL", d)
 	}
 }
+
+// TestRedisAnsweredKeepsTheWindowKey: a place that an answer moves later
+// than its admission keeps the window key alive until it ends; the key
+// would otherwise expire a window after the last admission and forget it.
+func TestRedisAnsweredKeepsTheWindowKey(t *testing.T) {
+	srv := mustRedisServer(t, false)
+	c := srv.mustClient(t)
+	clk := newFakeClock(time.Now())
+	s := redisStores(srv)(t, storeOpts{Now: clk.Now}, 1)[0]
+	ctx := context.Background()
+	lim := quota.Limits{DailyQuota: 100, CallsPerWindow: 5, Window: 2 * time.Second, MaxConcurrency: 5, LeaseTTL: time.Minute}
+	a := mustAdmit(t, s, lim)
+	clk.Add(30 * time.Second) // a 30 s call (the key's TTL runs in real time: 1.5 s of it)
+	time.Sleep(1500 * time.Millisecond)
+	mustDo(t, s.Answered(ctx, a.Lease, lim, 200*time.Millisecond))
+	if ttl := c.PTTL(ctx, "repost:{"+sub+"}:window").Val(); ttl < 2500*time.Millisecond {
+		t.Errorf("window key TTL %s after a place moved past its admission, want 2.8s (the window less the guard, and a second)", ttl)
+	}
+	if snap := mustSnapshot(t, s, lim); snap.CallsInWindow != 1 {
+		t.Errorf("%d calls in the window right after the answer, want 1", snap.CallsInWindow)
+	}
+}

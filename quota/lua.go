@@ -192,6 +192,21 @@ if tonumber(redis.call('GET', KEYS[3]) or '0') > 0 then redis.call('DECR', KEYS[
 return 1
 `)
 
+// answeredScript: KEYS leases, window. ARGV now, the lease id, its window
+// member (admission time ':' id), the guard band, how long (ms) the window
+// key must live for the moved place. A lease still held is released and
+// its place in the window moved to now - guard (the member keeps its name:
+// Refund finds it). Returns 1 when released.
+var answeredScript = redis.NewScript(luaPrelude + `
+local t = clock(ARGV[1])
+if redis.call('ZREM', KEYS[1], ARGV[2]) == 0 then return 0 end
+if redis.call('ZADD', KEYS[2], 'XX', 'CH', int(t - tonumber(ARGV[4])), ARGV[3]) == 1 then
+  local ttl = redis.call('PTTL', KEYS[2])
+  if ttl >= 0 and ttl < tonumber(ARGV[5]) then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+end
+return 1
+`)
+
 // renewScript: KEYS leases. ARGV now, id, ttl. Returns {ok, now, expires}.
 var renewScript = redis.NewScript(luaPrelude + `
 local t = clock(ARGV[1])

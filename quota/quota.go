@@ -118,6 +118,14 @@ type Store interface {
 	// does not spend a second place. Only a lease still held is refunded:
 	// refunding it again, or after Release, takes nothing more back.
 	Refund(ctx context.Context, l Lease) error
+	// Answered releases the lease of a call whose answer is in. Marketo
+	// counted the call between sending it and its answer, so no later than
+	// now: its place in the window (lim's, Marketo's window plus guard)
+	// moves to now − guard, where it ends one of Marketo's windows after
+	// the answer. That is sooner than at the admission for an answer within
+	// the guard band, and later for a slower one (which may have been
+	// counted that late). Only a lease still held moves its place.
+	Answered(ctx context.Context, l Lease, lim Limits, guard time.Duration) error
 	// Renew extends a live lease to ttl from now; ErrLeaseLost once it expired or was released.
 	Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
 	// Penalize applies a Marketo answer seen by any replica: 606 blocks for

@@ -2,7 +2,9 @@ package quota
 
 import (
 	"context"
+	"sort"
 	"strconv"
+	"time"
 )
 
 // uncounted are the answer codes Marketo counts against neither the
@@ -54,6 +56,51 @@ func (m *Memory) Refund(_ context.Context, l Lease) error {
 	}
 	if day := chicagoDays(l.At)[1].Unix(); s.quota[day] > 0 {
 		s.quota[day]--
+	}
+	return nil
+}
+
+// Answered implements Store: one EVALSHA on the lease and the window.
+func (r *Redis) Answered(ctx context.Context, l Lease, lim Limits, guard time.Duration) error {
+	if err := r.begin(l.Subscription); err != nil {
+		return err
+	}
+	lim, err := lim.normalize()
+	if err != nil {
+		return err
+	}
+	sub := l.Subscription
+	args, _ := r.clock()
+	keys := []string{key(sub, "leases"), key(sub, "window")}
+	member := strconv.FormatInt(l.At.UnixMicro(), 10) + ":" + l.ID
+	live := (lim.Window - guard + time.Second).Milliseconds() // the moved place's end, and a second
+	if err := answeredScript.Run(ctx, r.c, keys, args[0], l.ID, member, us(guard), live).Err(); err != nil {
+		return unavailable("release", sub, err)
+	}
+	return nil
+}
+
+// Answered implements Store.
+func (m *Memory) Answered(_ context.Context, l Lease, lim Limits, guard time.Duration) error {
+	if _, err := lim.normalize(); err != nil {
+		return err
+	}
+	s, t, err := m.lock(l.Subscription)
+	if err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, held := s.leases[l.ID]; !held {
+		return nil
+	}
+	delete(s.leases, l.ID)
+	at := t.Add(-guard)
+	for i, w := range s.window {
+		if w.id == l.ID {
+			s.window[i].at = at
+			sort.SliceStable(s.window, func(i, j int) bool { return s.window[i].at.Before(s.window[j].at) })
+			break
+		}
 	}
 	return nil
 }

@@ -58,3 +58,47 @@ func TestUncountedAnswersGiveTheirPlaceBack(t *testing.T) {
 			snap.QuotaUsed, snap.CallsInWindow, st.ByCode["ok"])
 	}
 }
+
+// A call whose answer is in frees its place in the window one of Marketo's
+// windows after the answer, not a guarded window (Marketo's and a tenth
+// more) after its admission: Marketo counted it no later than its answer.
+// Under a window of one call per 10 s the limiter, right after an answered
+// call, lets the next one go 10 s after the call reached Marketo; before,
+// 11 s after it was admitted.
+func TestAnsweredCallsFreeTheirPlaceFromTheAnswer(t *testing.T) {
+	r := newRig(t)
+	sim := marketotest.NewServer(marketotest.Options{
+		Limits: marketotest.Limits{CallsPerWindow: 1, Window: 10 * time.Second, MaxConcurrency: 10, DailyQuota: 1000},
+	})
+	t.Cleanup(sim.Close)
+	lim := quota.Limits{DailyQuota: 1000, CallsPerWindow: 1, Window: 10 * time.Second, MaxConcurrency: 10, LeaseTTL: time.Minute}
+	store := quota.NewMemory(quota.MemoryOptions{})
+	ev := fixture.Build(0, fixture.KindOK, time.Now().Add(-time.Hour), fixture.Sub)
+	r.publish([]fixture.Event{ev})
+	r.startReplica(store, []sub{{id: fixture.Sub, sim: sim, limits: lim, tokens: marketo.NewMemoryTokenStore()}}, replicaOptions{})
+	r.waitOutcomes(1, 30*time.Second)
+
+	guarded := lim
+	guarded.Window = 11 * time.Second // what the worker asks the limiter for: the window and its guard band
+	a, err := store.Admit(context.Background(), fixture.Sub, guarded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var arrived time.Time
+	for _, c := range sim.CallLog() {
+		if c.Records > 0 {
+			arrived = c.At
+		}
+	}
+	if a.Allowed || arrived.IsZero() {
+		t.Fatalf("admission %+v after the call that reached Marketo at %s; want refused by the window", a, arrived)
+	}
+	free := time.Now().Add(a.RetryAfter).Sub(arrived)
+	t.Logf("the next call may go %s after the last reached Marketo", free.Round(time.Millisecond))
+	if free > 10*time.Second+500*time.Millisecond {
+		t.Errorf("the next call may go %s after the last reached Marketo, want about 10s (its answer and one window)", free.Round(time.Millisecond))
+	}
+	if free < 10*time.Second {
+		t.Errorf("the next call may go %s after the last reached Marketo, want no sooner than 10s", free.Round(time.Millisecond))
+	}
+}

@@ -58,6 +58,7 @@ func (r *rig) publish(events []fixture.Event) {
 type sub struct {
 	id     string
 	sim    *marketotest.Server
+	url    string // where the client calls the simulator (a proxy in front of it); empty: sim.URL
 	limits quota.Limits
 	tokens marketo.TokenStore
 }
@@ -94,7 +95,11 @@ func (r *rig) startReplica(lim worker.Limiter, subs []sub, o replicaOptions) *re
 	cfg := worker.Config{Linger: 50 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
 		Logger: zaptest.NewLogger(r.t, zaptest.Level(zap.WarnLevel))}
 	for _, s := range subs {
-		c, err := marketo.New(marketo.Config{Subscription: s.id, Endpoint: s.sim.URL, AllowInsecure: true,
+		endpoint := s.sim.URL
+		if s.url != "" {
+			endpoint = s.url
+		}
+		c, err := marketo.New(marketo.Config{Subscription: s.id, Endpoint: endpoint, AllowInsecure: true,
 			ClientID: marketotest.DefaultClientID, ClientSecret: marketotest.DefaultClientSecret, Tokens: s.tokens,
 			MaxConns: s.limits.MaxConcurrency})
 		if err != nil {

@@ -25,6 +25,7 @@ type Limiter interface {
 	Admit(ctx context.Context, sub string, lim quota.Limits) (quota.Admission, error)
 	Release(ctx context.Context, l quota.Lease) error
 	Refund(ctx context.Context, l quota.Lease) error
+	Answered(ctx context.Context, l quota.Lease, lim quota.Limits, guard time.Duration) error
 	Renew(ctx context.Context, l quota.Lease, ttl time.Duration) (quota.Lease, error)
 	Penalize(ctx context.Context, sub string, code int, lim quota.Limits) error
 	Halt(ctx context.Context, sub, reason string) error
