@@ -34,6 +34,10 @@ func (s *subRunner) fetchLoop(ctx, work context.Context) {
 			shut = false
 			s.w.log.Info("fetching again", zap.String("subscription", s.sub.ID))
 		}
+		if wait := s.tailHeld(ctx); wait > 0 { // the remainder went to the tail's collector
+			sleepCtx(ctx, min(wait, 500*time.Millisecond))
+			continue
+		}
 		room, bytes := s.w.cfg.MaxPooled-s.pool.size(), s.byteRoom()
 		if room <= 0 || bytes <= 0 {
 			s.pool.setIncoming(false)       // nothing more comes until calls take or finish some
@@ -67,16 +71,19 @@ func (s *subRunner) fetch(ctx, work context.Context, n, maxBytes int) {
 		}
 		return
 	}
-	got := 0
+	got, more := 0, false
 	defer func() {
 		if got == 0 { // none came: none left, or other replicas hold the stream's ack slots
-			s.pool.setIncoming(s.consumerPending(ctx))
+			more = s.consumerPending(ctx)
+			s.pool.setIncoming(more)
+		}
+		if !more && ctx.Err() == nil {
+			s.atTail(ctx)
 		}
 	}()
 	// Events behind the one just delivered come with this fetch: a backlog
 	// is taken whole (and prepared in parallel), a lone event at once.
 	var chunk []jetstream.Msg
-	more := false
 	flush := func() {
 		got += len(chunk)
 		s.hold(chunk)

@@ -113,8 +113,12 @@ func (s *subRunner) form(ctx context.Context) *call {
 		return nil
 	}
 	rc, hasReady := s.sub.Client.(readyClient)
+	attempts := 0
 	prep := func() error {
 		s.topUp(ctx, c)
+		if attempts++; (attempts > 1 || s.binding()) && s.handOverTail(ctx, c) {
+			return errTailHandOver
+		}
 		if hasReady {
 			return rc.Ready(ctx)
 		}

@@ -29,6 +29,7 @@ type metrics struct {
 	buildInfo     *prometheus.GaugeVec
 	stateLost     *prometheus.CounterVec
 	marksRestored *prometheus.CounterVec
+	tailHandOvers *prometheus.CounterVec
 	storeUp       prometheus.Gauge
 }
 
@@ -92,10 +93,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		marksRestored: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "repost_success_marks_restored_total", Help: "Success marks read back from NATS into Redis after a loss of the limits state, by this replica.",
 		}, sub),
+		tailHandOvers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "repost_tail_handovers_total", Help: "Partial batches handed back to the tail's collector under a binding limit, by this replica.",
+		}, sub),
 	}
 	reg.MustRegister(m.events, m.calls, m.callDuration, m.leadsPerCall, m.admissionWait,
 		m.denied, m.parked, m.exhausted, m.quotaUsed, m.quotaLimit, m.inflight,
-		m.inflightBytes, m.halted, m.effectiveConc, m.backlog, m.buildInfo, m.stateLost, m.marksRestored)
+		m.inflightBytes, m.halted, m.effectiveConc, m.backlog, m.buildInfo, m.stateLost, m.marksRestored,
+		m.tailHandOvers)
 	return m
 }
 
@@ -111,6 +116,7 @@ func (m *metrics) initSeries(sub string) {
 	m.admissionWait.WithLabelValues(sub)
 	m.stateLost.WithLabelValues(sub)
 	m.marksRestored.WithLabelValues(sub)
+	m.tailHandOvers.WithLabelValues(sub)
 	for _, l := range []string{"quota", "window", "concurrency", "blocked", "halted", "unavailable", "lost", "restore"} {
 		m.denied.WithLabelValues(sub, l)
 	}

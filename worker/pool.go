@@ -24,10 +24,13 @@ type pool struct {
 	// half empty: as long as a call of this replica is in flight (its end
 	// frees ack slots, so more events come), else backlogHold at least.
 	incoming bool
-	inflight int           // calls taken from the pool and not done
-	pace     pacer         // holds partial batches to the quota's pace (pacing.go); nil: none
-	added    chan struct{} // cap 1: events were added or a lookup value freed
-	taken    chan struct{} // cap 1: events left the pool
+	inflight int   // calls taken from the pool and not done
+	pace     pacer // holds partial batches to the quota's pace (pacing.go); nil: none
+	// binding reports that the window or concurrency refused an admission
+	// lately (tail.go); nil: never.
+	binding func() bool
+	added   chan struct{} // cap 1: events were added or a lookup value freed
+	taken   chan struct{} // cap 1: events left the pool
 }
 
 // newPool makes a pool; backlogHold is the longest a backlog being
@@ -69,6 +72,20 @@ func (p *pool) setIncoming(v bool) {
 	if changed && !v {
 		signal(p.added)
 	}
+}
+
+// isIncoming reports whether more events are on their way to the pool.
+func (p *pool) isIncoming() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.incoming
+}
+
+// groupLen is the number of events of a group waiting in the pool.
+func (p *pool) groupLen(group string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.groups[group])
 }
 
 // size is the number of records waiting in the pool.
@@ -136,6 +153,10 @@ func (p *pool) hold() (time.Duration, bool) {
 	switch {
 	case !p.incoming:
 		return p.linger, true
+	case p.binding != nil && p.binding():
+		// Calls are scarce: a partial call now is one a full call lacks
+		// later, so the batch waits for its group to fill, up to patience.
+		return partialPatience * p.backlogHold, true
 	case p.inflight > 0:
 		return 0, false
 	}
@@ -315,6 +336,30 @@ func (p *pool) done(keys []string) {
 	}
 	p.mu.Unlock()
 	signal(p.added)
+}
+
+// takePartial takes from the pool every group too small to fill a call
+// (the tail's collector takes them, tail.go).
+func (p *pool) takePartial() []*item {
+	p.mu.Lock()
+	var out []*item
+	for key, items := range p.groups {
+		n := 0
+		for _, it := range items {
+			n += len(it.input)
+		}
+		if n >= p.maxRecords {
+			continue
+		}
+		out = append(out, items...)
+		p.records -= n
+		delete(p.groups, key)
+	}
+	p.mu.Unlock()
+	if len(out) > 0 {
+		signal(p.taken)
+	}
+	return out
 }
 
 // takeAll empties the pool (a long block defers, SIGTERM hands back).

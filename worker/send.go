@@ -188,7 +188,10 @@ func (s *subRunner) admit(ctx context.Context, give func() []*item, prep func() 
 	afterLoss := false
 	for {
 		if prep != nil {
-			if err := prep(); err != nil {
+			if err := prep(); errors.Is(err, errTailHandOver) {
+				s.handBack(give(), 0)
+				return granted{}, false
+			} else if err != nil {
 				return granted{err: err}, true
 			}
 		}
@@ -225,6 +228,9 @@ func (s *subRunner) admit(ctx context.Context, give func() []*item, prep func() 
 		}
 		afterLoss = afterLoss || adm.StateLost || adm.Limit == quota.LimitLost || adm.Limit == quota.LimitRestore
 		s.w.m.denied.WithLabelValues(s.sub.ID, string(adm.Limit)).Inc()
+		if adm.Limit == quota.LimitWindow || adm.Limit == quota.LimitConcurrency {
+			s.refused()
+		}
 		if adm.Limit == quota.LimitRestore {
 			if wait := s.restoreCount(ctx); wait > 0 {
 				sleepCtx(s.stopCtx(ctx), wait)

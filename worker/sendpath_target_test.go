@@ -123,12 +123,12 @@ func logCallMix(t *testing.T, id string, log []marketotest.Call, window time.Dur
 			sizes["1-99"]++
 		}
 		if c.Records < 300 || c.Code != "ok" {
-			t.Logf("%s: call %d at %s: %s %d leads, %s", id, i, c.At.Sub(start).Round(time.Millisecond), c.Path, c.Records, c.Code)
+			t.Logf("%s: call %d at %s (%s): %s %d leads, %s", id, i, c.At.Sub(start).Round(time.Millisecond), c.At.Format("15:04:05.000000"), c.Path, c.Records, c.Code)
 		}
 		if c.Code == "606" {
 			for _, p := range log[:i] {
 				if d := c.At.Sub(p.At); d <= window {
-					t.Logf("%s:   606 call %d: %s before it, %s %d leads %s", id, i, d.Round(time.Millisecond), p.Path, p.Records, p.Code)
+					t.Logf("%s:   606 call %d: %s before it (%s), %s %d leads %s", id, i, d.Round(time.Millisecond), p.At.Format("15:04:05.000000"), p.Path, p.Records, p.Code)
 				}
 			}
 		}

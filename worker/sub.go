@@ -25,6 +25,7 @@ type subRunner struct {
 	lastProbe  time.Time
 	held       *heldSet // fetched, not finished: kept alive with InProgress, bounded by MaxHeldBytes
 	pool       *pool    // fetched events waiting for a call
+	tail       tailState
 }
 
 // run fetches events into the pool and, beside it, sends calls from the
@@ -34,6 +35,7 @@ func (s *subRunner) run(ctx, work context.Context) {
 	s.stop = ctx
 	s.pool = newPool(s.w.cfg.BatchSize, s.w.cfg.MaxBodyBytes, s.w.cfg.Linger, max(time.Second, s.sub.Limits.Window))
 	s.pool.pace = s.startPacing(ctx)
+	s.pool.binding = s.binding
 	stopKeep := s.keepAlive(work)
 	defer stopKeep()
 	var calls sync.WaitGroup
@@ -43,6 +45,7 @@ func (s *subRunner) run(ctx, work context.Context) {
 	s.fetchLoop(ctx, work)
 	<-sent
 	s.handBack(s.pool.takeAll(), 0) // SIGTERM: what waits for a call goes back at once
+	s.dropTail(work)
 }
 
 // hold counts fetched events as held until done.
