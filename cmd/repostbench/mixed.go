@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/leadops/repost/internal/fixture"
@@ -29,6 +31,25 @@ type idleResult struct {
 	Lone, Burst time.Duration
 }
 
+// ratio is the drain over its physical minimum.
+func (m mixedResult) ratio() float64 { return m.Seconds / max(m.Minimum, 1e-9) }
+
+// mixedRounds lists every round: leads per call and ratio, in order.
+func mixedRounds(ms []mixedResult) string {
+	var parts []string
+	for _, m := range ms {
+		parts = append(parts, fmt.Sprintf("%.1f/%.2fx", m.LeadsPerCall, m.ratio()))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// medianMixed is the round of median leads per call.
+func medianMixed(ms []mixedResult) mixedResult {
+	s := slices.Clone(ms)
+	sort.Slice(s, func(i, j int) bool { return s[i].LeadsPerCall < s[j].LeadsPerCall })
+	return s[len(s)/2]
+}
+
 // mixedEvents is a backlog of Sync Leads and Push Lead events, 70/30.
 func mixedEvents(n int) ([]fixture.Event, int) {
 	at := time.Now()
@@ -48,14 +69,25 @@ func mixedEvents(n int) ([]fixture.Event, int) {
 // in-process limiter while the simulator allows 3 calls per 2 s and
 // answers 5% of calls 604.
 func measureMixed(ctx context.Context, n int, rep *report) error {
-	e, q, cleanup, err := fresh(ctx)
+	m, err := drainMixed(ctx, n)
 	if err != nil {
 		return err
+	}
+	rep.MixedRounds = append(rep.MixedRounds, m)
+	rep.Mixed = medianMixed(rep.MixedRounds)
+	return nil
+}
+
+// drainMixed is one round of measureMixed.
+func drainMixed(ctx context.Context, n int) (mixedResult, error) {
+	e, q, cleanup, err := fresh(ctx)
+	if err != nil {
+		return mixedResult{}, err
 	}
 	defer cleanup()
 	events, needed := mixedEvents(n)
 	if err := publish(ctx, q, events); err != nil {
-		return err
+		return mixedResult{}, err
 	}
 	const window, limit = 2 * time.Second, 3
 	sim := marketotest.NewServer(marketotest.Options{
@@ -71,7 +103,7 @@ func measureMixed(ctx context.Context, n int, rep *report) error {
 	for range 3 {
 		r, err := startReplica(e.URL, store, tokens, sim, limits, 0)
 		if err != nil {
-			return err
+			return mixedResult{}, err
 		}
 		reps = append(reps, r)
 	}
@@ -81,7 +113,7 @@ func measureMixed(ctx context.Context, n int, rep *report) error {
 		_ = r.stop()
 	}
 	if err != nil {
-		return err
+		return mixedResult{}, err
 	}
 	m := mixedResult{Events: n, Needed: needed, Seconds: secs, Minimum: float64(needed) / (float64(limit) / window.Seconds())}
 	for _, c := range sim.CallLog() {
@@ -95,8 +127,7 @@ func measureMixed(ctx context.Context, n int, rep *report) error {
 	}
 	st := sim.Stats()
 	m.Caused606, m.Caused615 = st.Violations[606], st.Violations[615]
-	rep.Mixed = m
-	return nil
+	return m, nil
 }
 
 // measureIdle publishes a lone event, then a burst of 10, to an idle

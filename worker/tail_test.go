@@ -1,0 +1,95 @@
+package worker_test
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leadops/repost"
+	"github.com/leadops/repost/internal/fixture"
+	"github.com/leadops/repost/marketo"
+	"github.com/leadops/repost/marketo/marketotest"
+	"github.com/leadops/repost/quota"
+	"github.com/leadops/repost/worker"
+)
+
+// Under a binding window the end of a drain gathers on one replica: each
+// of three replicas holds a remainder of each group (Sync Leads, Push Lead)
+// when the stream runs dry, and without the tail's collector each
+// remainder left as a partial call of its own. Counted at the simulator:
+// no more calls than the leads fill, plus one, and the hand-overs counted
+// in repost_tail_handovers_total.
+func TestTailGathersOnOneReplica(t *testing.T) {
+	r := newRig(t)
+	simLimits := marketotest.Limits{CallsPerWindow: 3, Window: 2 * time.Second, MaxConcurrency: 10, DailyQuota: 10000}
+	sim := marketotest.NewServer(marketotest.Options{Limits: simLimits})
+	t.Cleanup(sim.Close)
+	lim := quota.Limits{DailyQuota: 10000, CallsPerWindow: 3, Window: 2 * time.Second, MaxConcurrency: 10, LeaseTTL: time.Minute}
+	const n = 9000 // 6,300 Sync Leads and 2,700 Push Lead: 21 and 9 full calls
+	var evs []fixture.Event
+	push := 0
+	for i := range n {
+		kind := fixture.KindOK
+		if i%10 >= 7 {
+			kind, push = "push", push+1
+		}
+		evs = append(evs, fixture.Build(i, kind, time.Now(), fixture.Sub))
+	}
+	needed := int(math.Ceil(float64(n-push)/300)) + int(math.Ceil(float64(push)/300))
+	r.publish(evs)
+	store := quota.NewMemory(quota.MemoryOptions{ConcurrencyPoll: 20 * time.Millisecond})
+	tokens := marketo.NewMemoryTokenStore()
+	var regs []*prometheus.Registry
+	for range 3 {
+		reg := prometheus.NewRegistry()
+		regs = append(regs, reg)
+		r.startReplica(store, []sub{{id: fixture.Sub, sim: sim, limits: lim, tokens: tokens}},
+			replicaOptions{mod: func(c *worker.Config) { c.Registerer = reg }})
+	}
+	r.waitOutcomes(n, 3*time.Minute)
+	for id, outs := range r.outcomes() {
+		if len(outs) != 1 || outs[0].Kind != repost.KindReposted {
+			t.Fatalf("%s: %+v, want one reposted outcome", id, outs)
+		}
+	}
+	calls := 0
+	for _, c := range sim.CallLog() {
+		if c.Records > 0 {
+			calls++
+			if c.Records < 300 {
+				t.Logf("partial call at %s: %s %d leads", c.At.Format("15:04:05.000"), c.Path, c.Records)
+			}
+		}
+	}
+	handOvers := 0.0
+	for _, reg := range regs {
+		handOvers += counterSum(t, reg, "repost_tail_handovers_total")
+	}
+	t.Logf("%d calls for %d leads (%d full calls' worth), %.0f hand-overs to the tail's collector", calls, n, needed, handOvers)
+	if st := sim.Stats(); st.Violations[606] != 0 || st.Violations[615] != 0 {
+		t.Errorf("606 %d times and 615 %d times, want 0", st.Violations[606], st.Violations[615])
+	}
+	if calls > needed+1 {
+		t.Errorf("%d calls, want at most %d (the %d the leads fill, and one)", calls, needed+1, needed)
+	}
+}
+
+// counterSum is the sum of a counter's series in reg.
+func counterSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
