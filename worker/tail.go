@@ -109,8 +109,10 @@ func (s *subRunner) atTail(ctx context.Context) {
 	}
 }
 
-// handOverTail reports whether the batch c waits for, partial and refused
-// once already, is to go to the tail's collector: nothing of its group is
+// handOverTail reports whether the batch c waits for, partial, while the
+// limit binds (form asks before each admission attempt after a refusal,
+// and before the first when this replica was refused lately), is to go to
+// the tail's collector: nothing of its group is
 // left in the pool, nothing more is being delivered (here, or to the
 // stream's consumer at all), and another replica holds the tail claim.
 // When this replica holds the claim, or can take it, it is the collector
