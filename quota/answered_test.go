@@ -59,7 +59,7 @@ func testAnswered(t *testing.T, factory newStores) {
 	mustAnswered(t, ss[1], c.Lease, lim, guard)
 	mustRefuse(t, ss[1], lim, quota.LimitWindow, c.At.Add(lim.Window+time.Microsecond).Sub(clk.Now()))
 
-	// An answered call is still refunded by nothing: its lease is gone.
+	// Refunding an answered call takes nothing back: its lease is gone.
 	mustRefund(t, ss[0], a.Lease)
 	if snap := mustSnapshot(t, ss[1], lim); snap.QuotaUsed != 3 || snap.Leases != 0 {
 		t.Fatalf("at the end: %d used, %d leases; want 3 and 0", snap.QuotaUsed, snap.Leases)
