@@ -73,11 +73,12 @@ func (s *subRunner) fetch(ctx, work context.Context, n, maxBytes int) {
 	}
 	got, more := 0, false
 	defer func() {
+		known := true // the last message's metadata, or the consumer's answer, says what is left
 		if got == 0 { // none came: none left, or other replicas hold the stream's ack slots
-			more = s.consumerPending(ctx)
+			more, known = s.undelivered(ctx)
 			s.pool.setIncoming(more)
 		}
-		if !more && ctx.Err() == nil {
+		if !more && known && ctx.Err() == nil {
 			s.atTail(ctx)
 		}
 	}()
@@ -107,8 +108,19 @@ func (s *subRunner) fetch(ctx, work context.Context, n, maxBytes int) {
 
 // consumerPending reports whether the consumer has events not delivered yet.
 func (s *subRunner) consumerPending(ctx context.Context) bool {
+	pending, _ := s.undelivered(ctx)
+	return pending
+}
+
+// undelivered reports whether the consumer has events not delivered yet,
+// and whether that is known: false when the consumer did not answer (a
+// leader change, a NATS restart), so that nothing is decided on a guess.
+func (s *subRunner) undelivered(ctx context.Context) (pending, known bool) {
 	info, err := s.cons.Info(ctx)
-	return err == nil && info.NumPending > 0
+	if err != nil {
+		return false, false
+	}
+	return info.NumPending > 0, true
 }
 
 // morePending reports whether events wait in the stream behind m.

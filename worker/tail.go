@@ -122,7 +122,10 @@ func (s *subRunner) handOverTail(ctx context.Context, c *call) bool {
 	if b == nil || len(b.items) == 0 || b.records >= s.w.cfg.BatchSize {
 		return false
 	}
-	if s.pool.groupLen(b.items[0].group) > 0 || s.pool.isIncoming() || s.consumerPending(ctx) || s.collector(ctx) {
+	if s.pool.groupLen(b.items[0].group) > 0 || s.pool.isIncoming() {
+		return false
+	}
+	if pending, known := s.undelivered(ctx); pending || !known || s.collector(ctx) {
 		return false
 	}
 	s.w.m.tailHandOvers.WithLabelValues(s.sub.ID).Inc()
@@ -140,7 +143,7 @@ func (s *subRunner) tailHeld(ctx context.Context) time.Duration {
 	if left <= 0 {
 		return 0
 	}
-	if s.consumerPending(ctx) {
+	if pending, known := s.undelivered(ctx); pending || !known { // unknown: fetch, rather than hold on a guess
 		s.tail.mu.Lock()
 		s.tail.until = time.Time{}
 		s.tail.mu.Unlock()
