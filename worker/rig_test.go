@@ -76,6 +76,7 @@ type replicaOptions struct {
 	queue   queue.Options // how the replica connects (AckWait aside)
 	conn    *queue.Queue  // the replica's connection, made beforehand; nil: a new one
 	mod     func(*worker.Config)
+	wrap    func(*queue.Queue) worker.Queue // what the worker is given instead of the queue; nil: the queue
 }
 
 // startReplica runs a worker with its own NATS connection.
@@ -111,7 +112,11 @@ func (r *rig) startReplica(lim worker.Limiter, subs []sub, o replicaOptions) *re
 	if o.mod != nil {
 		o.mod(&cfg)
 	}
-	w, err := worker.New(q, lim, pol, cfg)
+	var wq worker.Queue = q
+	if o.wrap != nil {
+		wq = o.wrap(q)
+	}
+	w, err := worker.New(wq, lim, pol, cfg)
 	if err != nil {
 		r.t.Fatal(err)
 	}
