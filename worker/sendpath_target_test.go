@@ -23,8 +23,8 @@ func TestBindingWindowCallsLeaveFull(t *testing.T) {
 	// from their answer and the tail gathers on one replica (2026-12-03,
 	// idle machine: 294.3-298.6 leads per call, 1.01-1.05x; before, 288.1
 	// and 1.15x): 40,000 events, about 60 s under -race. The ratio is a
-	// timing, so it is out of `make test` (run `make send-targets`);
-	// TestTailGathersOnOneReplica holds the call count in the suite.
+	// timing, so it is out of `make test` (run `make send-targets`, which
+	// also runs TestTailGathersOnOneReplica).
 	if os.Getenv("REPOST_SENDPATH_TARGETS") != "1" {
 		t.Skip("set REPOST_SENDPATH_TARGETS=1 (make send-targets)")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"testing"
 	"time"
 
@@ -26,6 +27,13 @@ import (
 // no more calls than the leads fill, plus two, and the hand-overs counted
 // in repost_tail_handovers_total.
 func TestTailGathersOnOneReplica(t *testing.T) {
+	// A count, but one the machine's load moves: under the full suite on
+	// two cores it once made 33 calls (an extra partial call of each group
+	// while the tail formed). Out of `make test`, beside the send-path
+	// target (`make send-targets`).
+	if os.Getenv("REPOST_SENDPATH_TARGETS") != "1" {
+		t.Skip("set REPOST_SENDPATH_TARGETS=1 (make send-targets)")
+	}
 	r := newRig(t)
 	simLimits := marketotest.Limits{CallsPerWindow: 3, Window: 2 * time.Second, MaxConcurrency: 10, DailyQuota: 10000}
 	sim := marketotest.NewServer(marketotest.Options{Limits: simLimits})
