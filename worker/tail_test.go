@@ -34,38 +34,7 @@ func TestTailGathersOnOneReplica(t *testing.T) {
 	if os.Getenv("REPOST_SENDPATH_TARGETS") != "1" {
 		t.Skip("set REPOST_SENDPATH_TARGETS=1 (make send-targets)")
 	}
-	r := newRig(t)
-	simLimits := marketotest.Limits{CallsPerWindow: 3, Window: 2 * time.Second, MaxConcurrency: 10, DailyQuota: 10000}
-	sim := marketotest.NewServer(marketotest.Options{Limits: simLimits})
-	t.Cleanup(sim.Close)
-	lim := quota.Limits{DailyQuota: 10000, CallsPerWindow: 3, Window: 2 * time.Second, MaxConcurrency: 10, LeaseTTL: time.Minute}
-	const n = 9000 // 6,300 Sync Leads and 2,700 Push Lead: 21 and 9 full calls
-	var evs []fixture.Event
-	push := 0
-	for i := range n {
-		kind := fixture.KindOK
-		if i%10 >= 7 {
-			kind, push = "push", push+1
-		}
-		evs = append(evs, fixture.Build(i, kind, time.Now(), fixture.Sub))
-	}
-	needed := int(math.Ceil(float64(n-push)/300)) + int(math.Ceil(float64(push)/300))
-	r.publish(evs)
-	store := quota.NewMemory(quota.MemoryOptions{ConcurrencyPoll: 20 * time.Millisecond})
-	tokens := marketo.NewMemoryTokenStore()
-	var regs []*prometheus.Registry
-	for range 3 {
-		reg := prometheus.NewRegistry()
-		regs = append(regs, reg)
-		r.startReplica(store, []sub{{id: fixture.Sub, sim: sim, limits: lim, tokens: tokens}},
-			replicaOptions{mod: func(c *worker.Config) { c.Registerer = reg }})
-	}
-	r.waitOutcomes(n, 3*time.Minute)
-	for id, outs := range r.outcomes() {
-		if len(outs) != 1 || outs[0].Kind != repost.KindReposted {
-			t.Fatalf("%s: %+v, want one reposted outcome", id, outs)
-		}
-	}
+	sim, needed, handOvers := tailDrain(t, 9000, nil) // 21 full Sync Leads calls and 9 Push Lead
 	calls := 0
 	for _, c := range sim.CallLog() {
 		if c.Records > 0 {
@@ -75,11 +44,7 @@ func TestTailGathersOnOneReplica(t *testing.T) {
 			}
 		}
 	}
-	handOvers := 0.0
-	for _, reg := range regs {
-		handOvers += counterSum(t, reg, "repost_tail_handovers_total")
-	}
-	t.Logf("%d calls for %d leads (%d full calls' worth), %.0f hand-overs to the tail's collector", calls, n, needed, handOvers)
+	t.Logf("%d calls for 9000 leads (%d full calls' worth), %.0f hand-overs to the tail's collector", calls, needed, handOvers)
 	if st := sim.Stats(); st.Violations[606] != 0 || st.Violations[615] != 0 {
 		t.Errorf("606 %d times and 615 %d times, want 0", st.Violations[606], st.Violations[615])
 	}
@@ -132,19 +97,32 @@ func (noInfoConsumer) Info(context.Context) (*jetstream.ConsumerInfo, error) {
 // Logged: the hand-overs (0 here; 6 when an unanswered request read as
 // "nothing left", as make chaos-cluster found).
 func TestTailWaitsForAKnownAnswer(t *testing.T) {
+	// More than the stream's 5,000 ack slots: fetches come back empty mid-drain.
+	_, _, handOvers := tailDrain(t, 9000, func(q *queue.Queue) worker.Queue { return unansweredInfo{q} })
+	t.Logf("%.0f hand-overs to the tail's collector", handOvers)
+}
+
+// tailDrain publishes n Sync Leads and Push Lead events (70/30) and drains
+// them with three replicas under a window of 3 calls per 2 s, each event
+// reposted once. It returns the simulator, the calls the leads fill, and
+// the hand-overs to the tail's collector. wrap (nil: none) wraps the
+// queue each replica is given.
+func tailDrain(t *testing.T, n int, wrap func(*queue.Queue) worker.Queue) (*marketotest.Server, int, float64) {
+	t.Helper()
 	r := newRig(t)
 	sim := marketotest.NewServer(marketotest.Options{Limits: marketotest.Limits{CallsPerWindow: 3, Window: 2 * time.Second, MaxConcurrency: 10, DailyQuota: 10000}})
 	t.Cleanup(sim.Close)
 	lim := quota.Limits{DailyQuota: 10000, CallsPerWindow: 3, Window: 2 * time.Second, MaxConcurrency: 10, LeaseTTL: time.Minute}
-	const n = 9000 // more than the stream's 5,000 ack slots: fetches come back empty mid-drain
 	var evs []fixture.Event
+	push := 0
 	for i := range n {
 		kind := fixture.KindOK
 		if i%10 >= 7 {
-			kind = "push"
+			kind, push = "push", push+1
 		}
 		evs = append(evs, fixture.Build(i, kind, time.Now(), fixture.Sub))
 	}
+	needed := int(math.Ceil(float64(n-push)/300)) + int(math.Ceil(float64(push)/300))
 	r.publish(evs)
 	store := quota.NewMemory(quota.MemoryOptions{ConcurrencyPoll: 20 * time.Millisecond})
 	tokens := marketo.NewMemoryTokenStore()
@@ -153,10 +131,9 @@ func TestTailWaitsForAKnownAnswer(t *testing.T) {
 		reg := prometheus.NewRegistry()
 		regs = append(regs, reg)
 		r.startReplica(store, []sub{{id: fixture.Sub, sim: sim, limits: lim, tokens: tokens}},
-			replicaOptions{mod: func(c *worker.Config) { c.Registerer = reg },
-				wrap: func(q *queue.Queue) worker.Queue { return unansweredInfo{q} }})
+			replicaOptions{mod: func(c *worker.Config) { c.Registerer = reg }, wrap: wrap})
 	}
-	r.waitOutcomes(n, 2*time.Minute)
+	r.waitOutcomes(n, 3*time.Minute)
 	for id, outs := range r.outcomes() {
 		if len(outs) != 1 || outs[0].Kind != repost.KindReposted {
 			t.Fatalf("%s: %+v, want one reposted outcome", id, outs)
@@ -166,5 +143,5 @@ func TestTailWaitsForAKnownAnswer(t *testing.T) {
 	for _, reg := range regs {
 		handOvers += counterSum(t, reg, "repost_tail_handovers_total")
 	}
-	t.Logf("%.0f hand-overs to the tail's collector", handOvers)
+	return sim, needed, handOvers
 }
