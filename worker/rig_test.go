@@ -166,19 +166,26 @@ func (r *rig) waitOutcomes(n int, timeout time.Duration) {
 // outcomes returns every outcome by eventId.
 func (r *rig) outcomes() map[string][]repost.Outcome {
 	r.t.Helper()
-	out := map[string][]repost.Outcome{}
-	err := r.pub.ScanOutcomes(context.Background(), "", func(m queue.StoredMsg) (bool, error) {
-		var o repost.Outcome
-		if err := json.Unmarshal(m.Data, &o); err != nil {
-			return false, err
+	// A cluster that just regained quorum may not answer the first read
+	// ("no responders"): the read is tried again for a few seconds.
+	var err error
+	for range 10 {
+		out := map[string][]repost.Outcome{}
+		err = r.pub.ScanOutcomes(context.Background(), "", func(m queue.StoredMsg) (bool, error) {
+			var o repost.Outcome
+			if err := json.Unmarshal(m.Data, &o); err != nil {
+				return false, err
+			}
+			out[o.EventID] = append(out[o.EventID], o)
+			return true, nil
+		})
+		if err == nil {
+			return out
 		}
-		out[o.EventID] = append(out[o.EventID], o)
-		return true, nil
-	})
-	if err != nil {
-		r.t.Fatal(err)
+		time.Sleep(500 * time.Millisecond)
 	}
-	return out
+	r.t.Fatal(err)
+	return nil
 }
 
 // parked returns every parked entry by eventId.
